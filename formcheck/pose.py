@@ -1,0 +1,205 @@
+"""Pose estimation: one long-lived MediaPipe PoseLandmarker per stream, results as numpy records.
+
+Only this module talks to MediaPipe. Everything downstream sees `Pose` (numbers), so the checkers can
+be tested on recorded landmark series without running the model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import models
+from .errors import ModelError
+
+N_LANDMARKS = 33
+# MediaPipe pose landmark indices used across formcheck.
+NOSE, L_EAR, R_EAR = 0, 7, 8
+L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST = 11, 12, 13, 14, 15, 16
+L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE = 23, 24, 25, 26, 27, 28
+L_HEEL, R_HEEL, L_FOOT, R_FOOT = 29, 30, 31, 32
+SIDES = {
+    "left": dict(ear=L_EAR, shoulder=L_SHOULDER, hip=L_HIP, knee=L_KNEE, ankle=L_ANKLE, heel=L_HEEL, foot=L_FOOT),
+    "right": dict(ear=R_EAR, shoulder=R_SHOULDER, hip=R_HIP, knee=R_KNEE, ankle=R_ANKLE, heel=R_HEEL, foot=R_FOOT),
+}
+BODY_LANDMARKS = [NOSE, L_SHOULDER, R_SHOULDER, L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE]
+
+
+@dataclass(frozen=True)
+class Pose:
+    """The landmarks of the main person in one frame.
+
+    `image` is (33, 5): x, y normalised to the frame, z, visibility, presence.
+    `world` is (33, 3): metres, hip-centred. `people` counts every person the model found;
+    `others_height` is the tallest other person's height relative to the main one (0 if none).
+    """
+
+    t_s: float
+    image: np.ndarray
+    world: np.ndarray
+    people: int
+    others_height: float = 0.0
+    mask: np.ndarray | None = None  # the main person's segmentation mask (H×W float32), when asked for
+
+
+def _landmarks_array(landmarks, fields: tuple[str, ...]) -> np.ndarray:
+    return np.array([[getattr(lm, f) or 0.0 for f in fields] for lm in landmarks], dtype=np.float32)
+
+
+def _height(image: np.ndarray) -> float:
+    ys = image[BODY_LANDMARKS, 1]
+    xs = image[BODY_LANDMARKS, 0]
+    return float(max(np.ptp(ys), np.ptp(xs)))
+
+
+@contextlib.contextmanager
+def _native_logs_silenced():
+    """MediaPipe's C++ side prints INFO/WARNING lines straight to fd 2 when a graph starts; users
+    should see formcheck's own messages only (FORMCHECK_DEBUG=1 keeps them)."""
+    if os.environ.get("FORMCHECK_DEBUG"):
+        yield
+        return
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+class PoseEstimator:
+    """A PoseLandmarker in VIDEO mode (tracking across frames) or IMAGE mode (one still photo).
+
+    Use as a context manager so the native graph is closed deterministically.
+    """
+
+    def __init__(self, variant: str = models.DEFAULT_VARIANT, num_poses: int = 2, masks: bool = False,
+                 image_mode: bool = False, model_path: Path | None = None):
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        self._image_mode = image_mode
+        self._last_ms = 0  # the warm-up frame used timestamp 0
+        self._seen_person = False
+        path = model_path or models.ensure_model(variant)
+        mode = vision.RunningMode.IMAGE if image_mode else vision.RunningMode.VIDEO
+        options = vision.PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(path)), running_mode=mode,
+            num_poses=num_poses, output_segmentation_masks=masks,
+        )
+        try:
+            with _native_logs_silenced():
+                self._landmarker = vision.PoseLandmarker.create_from_options(options)
+                # the first inference logs too; run it here, on a blank frame, in silence
+                self._warm_up(vision.RunningMode.IMAGE == mode)
+        except Exception as exc:  # a bundle that passed its checksum but fails to load
+            raise ModelError(f"pose model {path} could not be loaded ({exc}); delete it and run `formcheck models`") from None
+
+    def _warm_up(self, image_mode: bool) -> None:
+        import mediapipe as mp
+
+        blank = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.zeros((64, 64, 3), np.uint8))
+        self._landmarker.detect(blank) if image_mode else self._landmarker.detect_for_video(blank, 0)
+
+    def __enter__(self) -> "PoseEstimator":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._landmarker is not None:
+            self._landmarker.close()
+            self._landmarker = None
+
+    def detect(self, rgb: np.ndarray, t_s: float) -> Pose | None:
+        """The main person in an RGB frame, or None when nobody is found."""
+        import mediapipe as mp
+
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        # VIDEO mode needs strictly increasing integer milliseconds.
+        ms = max(int(round(t_s * 1000)), self._last_ms + 1)
+        self._last_ms = ms
+        run = (lambda: self._landmarker.detect(image)) if self._image_mode else (
+            lambda: self._landmarker.detect_for_video(image, ms))
+        if self._seen_person:
+            result = run()
+        else:  # the landmark stage logs once, when it first runs
+            with _native_logs_silenced():
+                result = run()
+        pose = pose_from_result(result, t_s)
+        self._seen_person = self._seen_person or pose is not None
+        return pose
+
+
+def pose_from_result(result, t_s: float) -> Pose | None:
+    if not result.pose_landmarks:
+        return None
+    images = [_landmarks_array(lms, ("x", "y", "z", "visibility", "presence")) for lms in result.pose_landmarks]
+    heights = [_height(im) for im in images]
+    main = int(np.argmax(heights))
+    others = [h for i, h in enumerate(heights) if i != main]
+    mask = None
+    if result.segmentation_masks:
+        mask = result.segmentation_masks[main].numpy_view().copy()
+    return Pose(
+        t_s=t_s,
+        image=images[main],
+        world=_landmarks_array(result.pose_world_landmarks[main], ("x", "y", "z")),
+        people=len(images),
+        others_height=max(others) / heights[main] if others and heights[main] > 0 else 0.0,
+        mask=mask,
+    )
+
+
+@dataclass(frozen=True)
+class PoseSeries:
+    """A recorded landmark series (one row per frame; NaN rows where nobody was found).
+
+    This is what the checkers consume offline and what the tests keep as small fixtures.
+    """
+
+    t_s: np.ndarray       # (N,)
+    image: np.ndarray     # (N, 33, 5)
+    world: np.ndarray     # (N, 33, 3)
+    people: np.ndarray    # (N,) int
+    others_height: np.ndarray  # (N,)
+    width: int
+    height: int
+
+    @classmethod
+    def from_poses(cls, times: list[float], poses: list[Pose | None], width: int, height: int) -> "PoseSeries":
+        n = len(times)
+        image = np.full((n, N_LANDMARKS, 5), np.nan, np.float32)
+        world = np.full((n, N_LANDMARKS, 3), np.nan, np.float32)
+        people = np.zeros(n, np.int16)
+        others = np.zeros(n, np.float32)
+        for i, pose in enumerate(poses):
+            if pose is not None:
+                image[i], world[i], people[i], others[i] = pose.image, pose.world, pose.people, pose.others_height
+        return cls(np.asarray(times, np.float64), image, world, people, others, width, height)
+
+    def __len__(self) -> int:
+        return len(self.t_s)
+
+    def pose(self, i: int) -> Pose | None:
+        if self.people[i] == 0:
+            return None
+        return Pose(float(self.t_s[i]), self.image[i], self.world[i], int(self.people[i]), float(self.others_height[i]))
+
+    def save(self, path: Path) -> None:
+        np.savez_compressed(path, t_s=self.t_s, image=self.image.astype(np.float16), world=self.world.astype(np.float16),
+                            people=self.people, others_height=self.others_height.astype(np.float16),
+                            size=np.array([self.width, self.height]))
+
+    @classmethod
+    def load(cls, path: Path) -> "PoseSeries":
+        with np.load(path) as z:
+            width, height = (int(v) for v in z["size"])
+            return cls(z["t_s"], z["image"].astype(np.float32), z["world"].astype(np.float32), z["people"],
+                       z["others_height"].astype(np.float32), width, height)

@@ -1,0 +1,237 @@
+"""The one place that reads and writes video files (PyAV), so codec quirks and errors stay in one module.
+
+Every failure a user can cause (wrong path, not a video, truncated file...) becomes a one-line VideoError.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from formcheck.errors import VideoError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+_AV_ERRORS = (av.FFmpegError, OSError)
+_WRITE_TIME_BASE = Fraction(1, 90000)
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a clip is, before decoding it all. Sizes are as displayed (after rotation)."""
+
+    path: str
+    width: int
+    height: int
+    fps: float  # average rate; informational only, timing comes from each frame's t_s
+    duration_s: float
+    frames: int
+    rotation_deg: int  # clockwise turn (0/90/180/270) needed to show the stored image upright
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame, upright, stamped with its real presentation time (phones record variable frame rate)."""
+
+    index: int  # 0-based among the frames yielded
+    t_s: float  # seconds from the start of the stream, from the PTS
+    rgb: np.ndarray  # H x W x 3 uint8, C-contiguous
+
+
+def is_image_path(path: str | os.PathLike) -> bool:
+    """Stills are routed to read_image; decided by suffix only."""
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def _check_file(path: str | os.PathLike, kind: str) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise VideoError(f"Cannot read {kind} '{p}': no such file; check the path.")
+    if not p.is_file():
+        raise VideoError(f"Cannot read {kind} '{p}': it is a directory; give the path of a {kind} file.")
+    if p.stat().st_size == 0:
+        raise VideoError(f"Cannot read {kind} '{p}': the file is empty (0 bytes); copy or export it again.")
+    return p
+
+
+def _open(path: str | os.PathLike) -> tuple[av.container.InputContainer, av.video.stream.VideoStream, Path]:
+    p = _check_file(path, "video")
+    try:
+        container = av.open(str(p))
+    except _AV_ERRORS as exc:
+        raise VideoError(f"Cannot read video '{p}': not a readable video (wrong format, corrupt or no permission); export it again as .mp4.") from exc
+    if not container.streams.video:
+        container.close()
+        raise VideoError(f"Cannot read video '{p}': it has no video stream (audio only?); choose a video file.")
+    return container, container.streams.video[0], p
+
+
+def _no_frames(p: Path) -> VideoError:
+    return VideoError(f"Cannot read video '{p}': it contains no decodable video frames; export it again as .mp4.")
+
+
+def _rotation_cw(frame: av.VideoFrame, stream: av.video.stream.VideoStream) -> int:
+    """Clockwise degrees to show the frame upright: display-matrix side data, else the legacy 'rotate' tag."""
+    ccw = frame.rotation  # FFmpeg's display matrix angle, counter-clockwise, in [-180, 180]
+    if ccw:
+        return round(-ccw / 90) * 90 % 360
+    try:
+        return round(float(stream.metadata.get("rotate", 0)) / 90) * 90 % 360
+    except ValueError:
+        return 0
+
+
+def _decoded(container, stream) -> Iterator[av.VideoFrame]:
+    """Frames until the end, or until the file turns corrupt (a truncated file stops at its last good frame)."""
+    frames = container.decode(stream)
+    while True:
+        try:
+            frame = next(frames)
+        except (StopIteration, *_AV_ERRORS):
+            return
+        yield frame
+
+
+def probe(path: str | os.PathLike) -> VideoInfo:
+    """Metadata only; decodes one frame because PyAV exposes rotation on frames, not streams."""
+    container, stream, p = _open(path)
+    with container:
+        first = next(_decoded(container, stream), None)
+        if first is None:
+            raise _no_frames(p)
+        rotation = _rotation_cw(first, stream)
+        rate = stream.average_rate or stream.guessed_rate
+        fps = float(rate) if rate else 0.0
+        if stream.duration is not None and stream.time_base is not None:
+            duration_s = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            duration_s = container.duration / av.time_base
+        else:
+            duration_s = 0.0
+        frames = stream.frames or round(duration_s * fps)
+        width, height = first.width, first.height
+    if rotation in (90, 270):
+        width, height = height, width
+    return VideoInfo(str(p), width, height, fps, duration_s, frames, rotation)
+
+
+def read_frames(path: str | os.PathLike, max_side: int | None = None) -> Iterator[Frame]:
+    """Stream upright RGB frames with PTS times, never holding the whole clip.
+
+    Frames without a PTS or not later than the previous one are dropped, so t_s is strictly increasing.
+    With max_side, frames whose larger side exceeds it are shrunk keeping the aspect ratio.
+    """
+    container, stream, p = _open(path)
+    with container:
+        stream.thread_type = "AUTO"
+        start = stream.start_time or 0
+        rotation = None
+        last_pts = None
+        index = 0
+        for frame in _decoded(container, stream):
+            if frame.pts is None or (last_pts is not None and frame.pts <= last_pts):
+                continue
+            last_pts = frame.pts
+            if rotation is None:
+                rotation = _rotation_cw(frame, stream)
+            rgb = frame.to_ndarray(format="rgb24")
+            if max_side is not None and max(rgb.shape[:2]) > max_side:
+                scale = max_side / max(rgb.shape[:2])
+                size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
+                rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+            rgb = np.ascontiguousarray(np.rot90(rgb, k=-rotation // 90))
+            yield Frame(index, float((frame.pts - start) * stream.time_base), rgb)
+            index += 1
+    if index == 0:
+        raise _no_frames(p)
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """A still photo as upright RGB uint8 (cv2.imread applies the EXIF orientation)."""
+    p = _check_file(path, "image")
+    bgr = cv2.imread(str(p), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise VideoError(f"Cannot read image '{p}': not an image file or corrupt; use a .jpg or .png photo.")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+class VideoWriter:
+    """H.264/yuv420p MP4 (plays in browsers) with true per-frame timestamps.
+
+    Written to a temporary file beside `path` and moved onto it only when the `with` block ends cleanly,
+    so a crash never leaves a half-written video at `path`.
+    """
+
+    def __init__(self, path: str | os.PathLike, width: int, height: int, fps: float = 30.0):
+        self.path = Path(path)
+        self.width, self.height = width // 2 * 2, height // 2 * 2  # yuv420p needs even sizes
+        if self.width < 2 or self.height < 2 or not fps > 0:
+            raise ValueError(f"bad video size/rate {width}x{height} @ {fps} fps")
+        self._last_pts = -1
+        try:
+            fd, tmp = tempfile.mkstemp(suffix=".mp4", prefix=f".{self.path.stem}.", dir=self.path.parent)
+            os.close(fd)
+            os.chmod(tmp, 0o644)  # mkstemp makes it private; the output is an ordinary file
+        except OSError as exc:
+            raise VideoError(f"Cannot write video '{self.path}' ({exc.strerror}): check the folder exists and is writable.") from exc
+        self._tmp = Path(tmp)
+        self._container = None
+        try:
+            self._container = av.open(tmp, "w", format="mp4", options={"movflags": "+faststart"})
+            self._stream = self._container.add_stream("libx264", rate=Fraction(fps).limit_denominator(10000))
+            self._stream.width, self._stream.height = self.width, self.height
+            self._stream.pix_fmt = "yuv420p"
+            self._stream.codec_context.time_base = _WRITE_TIME_BASE
+            self._stream.options = {"crf": "23", "preset": "veryfast"}
+        except (*_AV_ERRORS, ValueError) as exc:  # an unknown codec is a ValueError
+            if self._container is not None:
+                self._container.close()
+            self._tmp.unlink(missing_ok=True)
+            raise VideoError(f"Cannot start writing video '{self.path}' ({exc}): check PyAV has libx264.") from exc
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def write(self, rgb: np.ndarray, t_s: float) -> None:
+        """Add one H x W x 3 uint8 RGB frame shown at t_s seconds (pts nudged forward if not increasing)."""
+        h, w = self.height, self.width
+        if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[0] < h or rgb.shape[1] < w:
+            raise ValueError(f"frame {rgb.shape} {rgb.dtype} is not {h}x{w}x3 uint8")
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb[:h, :w]), format="rgb24")
+        pts = max(round(t_s / _WRITE_TIME_BASE), self._last_pts + 1)
+        frame.pts, frame.time_base = pts, _WRITE_TIME_BASE
+        self._last_pts = pts
+        try:
+            self._container.mux(self._stream.encode(frame))
+        except _AV_ERRORS as exc:
+            raise VideoError(f"Cannot write video '{self.path}' ({exc}): check free disk space.") from exc
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                self._finish()
+            else:
+                self._abandon()
+        finally:
+            self._tmp.unlink(missing_ok=True)  # already gone after a successful replace
+
+    def _finish(self) -> None:
+        try:
+            self._container.mux(self._stream.encode(None))  # flush frames the encoder still holds
+            self._container.close()
+            os.replace(self._tmp, self.path)
+        except _AV_ERRORS as exc:
+            raise VideoError(f"Cannot finish video '{self.path}' ({exc}): check free disk space.") from exc
+
+    def _abandon(self) -> None:
+        try:
+            self._container.close()
+        except _AV_ERRORS:
+            pass  # the caller's exception is the one that matters; the temp file is deleted anyway
