@@ -1,0 +1,20 @@
+"""The exercise catalogue: each exercise is a spec (data) plus the few lines of logic a spec can't say."""
+
+from __future__ import annotations
+
+from ..errors import FormcheckError
+from .balance import SingleLegBalance
+from .base import Checker, ExerciseSpec
+from .legraise import StraightLegRaise
+
+CHECKERS: dict[str, type[Checker]] = {c.spec.name: c for c in (StraightLegRaise, SingleLegBalance)}
+CATALOGUE: dict[str, ExerciseSpec] = {name: c.spec for name, c in CHECKERS.items()}
+
+
+def make_checker(name: str, params: dict | None = None) -> Checker:
+    if name not in CHECKERS:
+        raise FormcheckError(f"unknown exercise '{name}': choose one of {', '.join(CHECKERS)} (see `formcheck exercises`)")
+    try:
+        return CHECKERS[name](params)
+    except ValueError as exc:
+        raise FormcheckError(str(exc)) from None

@@ -1,0 +1,116 @@
+"""Single-leg balance (K ex. 2): stand on one leg as long as you can.
+
+A hold is one stance: it starts when the free foot leaves the floor and ends when it touches down, the
+person leaves the picture, or the shot cuts. "Off the floor" is the free foot's height above the
+standing foot in the picture, in leg lengths, with hysteresis (on above 0.10, off below 0.05), so a
+weight shift never starts a hold and a wobble never ends one.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .base import Checker, Episode, ExerciseSpec, FaultSpec, FrameState, Hold, with_cue
+
+SPEC = ExerciseSpec(
+    name="single_leg_balance",
+    title="Single-leg balance",
+    kind="hold",
+    views=("front", "oblique", "side"),
+    camera="Facing the camera (or side-on), 2–3 m away, whole body in view from head to feet.",
+    measures="stance start (free foot off the floor) and end (touch-down), duration, sway, standing-foot movement",
+    faults=(
+        FaultSpec("hopping", "Keep your standing foot still", 0.2),
+        FaultSpec("touch_down", "Foot down: lift it again when you are ready", 0.0),
+    ),
+    defaults={
+        "sets": 3, "target_hold_s": 45.0,  # best of 3; cap 45 s
+        "lift_on": 0.10, "lift_off": 0.05,  # free foot above the standing foot, in leg lengths
+        "touchdown_s": 0.15,  # the free foot must stay down this long to end the hold
+        "min_hold_s": 0.5,
+        "hop_torso": 0.3,  # standing ankle moved this many torso lengths from where the stance began
+        "cut_ratio": 1.35,  # body size jumping by this factor between frames = the shot cut
+    },
+    source="K ex. 2 (stand on one leg; as often as possible; eyes closed or a cushion to progress)",
+)
+
+
+class SingleLegBalance(Checker):
+    spec = SPEC
+
+    def __init__(self, params=None):
+        super().__init__(params)
+        self._up_since: float | None = None  # free foot off the floor since (before the hold is confirmed)
+        self._hold: Hold | None = None
+        self._anchor = (math.nan, math.nan)
+        self._touch_since: float | None = None
+        self._path = 0.0  # hip path length in torso lengths
+        self._hip_prev: tuple[float, float] | None = None
+        self._fault_s = 0.0
+        self._prev = None
+
+    def interrupt(self, t_s):
+        self._end_hold(t_s)
+        self._up_since = None
+        self._prev = None
+
+    def score(self, k) -> FrameState:
+        prev, self._prev = self._prev, k
+        if prev is not None and prev.torso_px > 0 and not 1 / self.p["cut_ratio"] < k.torso_px / prev.torso_px < self.p["cut_ratio"]:
+            self.interrupt(prev.t_s)  # the shot cut: what follows is another stance
+            self._prev = k
+        lift = k.ankle_lift_left
+        if not math.isfinite(lift):
+            return FrameState(k.t_s, scoring=False, refusal="low_visibility", rep_count=0)
+        active = {"hopping": False}
+        if self._hold is None:
+            if abs(lift) < self.p["lift_off"]:
+                self._up_since = None
+            else:
+                self._up_since = self._up_since if self._up_since is not None else k.t_s
+                if abs(lift) >= self.p["lift_on"]:
+                    self._start_hold(k, "right" if lift > 0 else "left")
+        if self._hold is not None:
+            free_lift = lift if self._hold.side == "right" else -lift
+            if free_lift < self.p["lift_off"]:
+                self._touch_since = self._touch_since if self._touch_since is not None else k.t_s
+                if k.t_s - self._touch_since >= self.p["touchdown_s"]:
+                    self.faults.closed.append(Episode("touch_down", self._touch_since, k.t_s))
+                    self._end_hold(self._touch_since)
+            else:
+                self._touch_since = None
+        if self._hold is not None:
+            self._hold.end_s = k.t_s
+            hip = (k.hip_mid_x, k.hip_mid_y)
+            if self._hip_prev is not None and k.torso_px > 0:
+                self._path += math.dist(hip, self._hip_prev) / k.torso_px
+            self._hip_prev = hip
+            ax, ay = k.ankle_xy(self._hold.side)
+            active["hopping"] = math.dist((ax, ay), self._anchor) / k.torso_px > self.p["hop_torso"]
+        self.faults.update(k.t_s, active, self.fault_min_s, rep=None)
+        now = self.faults.active(k.t_s, self.fault_min_s)
+        if now and prev is not None:
+            self._fault_s += k.t_s - prev.t_s
+        holding = self._hold is not None
+        state = FrameState(
+            k.t_s, scoring=True, holding=holding, hold_s=self._hold.duration_s if holding else 0.0,
+            cue=None if holding else "Lift one foot off the floor",
+            angles={"knee L": k.knee_left_deg, "knee R": k.knee_right_deg},
+        )
+        return with_cue(state, self.spec, now)
+
+    def _start_hold(self, k, stance: str) -> None:
+        self._hold = Hold(start_s=self._up_since, end_s=k.t_s, side=stance)
+        self._anchor = k.ankle_xy(stance)
+        self._touch_since, self._hip_prev, self._path, self._fault_s = None, None, 0.0, 0.0
+
+    def _end_hold(self, t_end: float) -> None:
+        hold, self._hold = self._hold, None
+        self._up_since = None
+        if hold is None:
+            return
+        hold.end_s = max(hold.start_s, t_end)
+        if hold.duration_s >= self.p["min_hold_s"]:
+            hold.correct_s = max(0.0, hold.duration_s - self._fault_s)
+            hold.metrics = {"sway_index": round(self._path / hold.duration_s, 3) if hold.duration_s else None}
+            self.holds.append(hold)

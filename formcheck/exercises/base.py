@@ -1,0 +1,304 @@
+"""The pieces every exercise checker shares: its spec, the records it emits, and the state machines
+(episodes with minimum durations, refusal before scoring, a cycle counter with hysteresis).
+
+Checkers see numbers (`Kinematics`), never pixels.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..kinematics import Kinematics
+
+# --- the spec: what the catalogue says about an exercise --------------------------------------
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    code: str
+    cue: str  # what the patient hears (catalogue text)
+    min_duration_s: float = 0.25  # shorter flickers are landmark noise, not a fault
+
+
+@dataclass(frozen=True)
+class ExerciseSpec:
+    name: str
+    title: str
+    kind: str  # "reps" | "hold"
+    views: tuple[str, ...]  # camera views the checker can judge
+    camera: str  # how to set up the camera
+    measures: str
+    faults: tuple[FaultSpec, ...]
+    defaults: dict[str, Any]  # sets, reps, targets, thresholds (a prescription may override)
+    source: str  # where in the catalogue / seeds each rule comes from
+
+    def fault(self, code: str) -> FaultSpec:
+        return next(f for f in self.faults if f.code == code)
+
+    def params(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+        unknown = set(overrides or {}) - set(self.defaults)
+        if unknown:
+            raise ValueError(f"unknown setting(s) for {self.name}: {', '.join(sorted(unknown))}")
+        return {**self.defaults, **(overrides or {})}
+
+
+# --- what a checker emits ---------------------------------------------------------------------
+
+
+@dataclass
+class Rep:
+    index: int
+    start_s: float
+    peak_s: float
+    end_s: float
+    side: str | None
+    metrics: dict[str, float] = field(default_factory=dict)
+    faults: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Hold:
+    start_s: float
+    end_s: float
+    side: str | None
+    correct_s: float = 0.0
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True)
+class Episode:
+    """A fault or refusal that lasted from start_s to end_s."""
+
+    code: str
+    start_s: float
+    end_s: float
+    rep: int | None = None
+
+
+@dataclass(frozen=True)
+class FrameState:
+    """What the live overlay and cue need after each frame."""
+
+    t_s: float
+    scoring: bool
+    refusal: str | None = None  # why this frame is not scored
+    rep_count: int = 0
+    hold_s: float = 0.0  # current hold's length so far (0 when not holding)
+    holding: bool = False
+    cue: str | None = None  # the one thing to fix now
+    faults: tuple[str, ...] = ()
+    angles: dict[str, float] = field(default_factory=dict)
+
+
+# --- shared state machines --------------------------------------------------------------------
+
+
+class Episodes:
+    """Turns per-frame on/off flags into episodes, dropping the ones shorter than their minimum."""
+
+    def __init__(self):
+        self._open: dict[str, tuple[float, float, int | None]] = {}  # code -> (start, last seen, rep)
+        self.closed: list[Episode] = []
+
+    def update(self, t_s: float, active: dict[str, bool], min_s: dict[str, float], rep: int | None = None) -> None:
+        for code, on in active.items():
+            if on:
+                start, _, r = self._open.get(code, (t_s, t_s, rep))
+                self._open[code] = (start, t_s, r)
+            elif code in self._open:
+                self._close(code, t_s, min_s.get(code, 0.0))
+
+    def _close(self, code: str, t_end: float, min_s: float) -> None:
+        start, _, rep = self._open.pop(code)
+        if t_end - start >= min_s:
+            self.closed.append(Episode(code, start, t_end, rep))
+
+    def active(self, t_s: float, min_s: dict[str, float]) -> list[str]:
+        """Codes on long enough to be reported now (what a live cue may say)."""
+        return [c for c, (start, _, _) in self._open.items() if t_s - start >= min_s.get(c, 0.0)]
+
+    def finish(self, t_end: float, min_s: dict[str, float]) -> list[Episode]:
+        for code in list(self._open):
+            self._close(code, t_end, min_s.get(code, 0.0))
+        return sorted(self.closed, key=lambda e: (e.start_s, e.code))
+
+
+REFUSAL_CUES = {
+    "no_person": "Step into the picture",
+    "two_people": "Only one person in the picture, please",
+    "not_full_body": "Step back so your whole body, feet included, is in view",
+    "low_visibility": "Move so the camera sees you clearly (light, nothing in the way)",
+    "wrong_view": "Turn side-on to the camera",
+}
+
+
+def refusal_reason(k: Kinematics, views: tuple[str, ...], others_ratio: float = 0.6) -> str | None:
+    """Why this frame cannot be judged, or None. The catalogue's rule: refuse rather than guess."""
+    if not k.present:
+        return "no_person"
+    if k.people > 1 and k.others_height >= others_ratio:
+        return "two_people"
+    if not k.body_in_frame:
+        return "not_full_body"
+    if not k.body_visible:
+        return "low_visibility"
+    if k.view not in views:
+        return "wrong_view"
+    return None
+
+
+@dataclass
+class Cycle:
+    start_s: float
+    peak_s: float
+    peak: float
+    base: float  # the low the cycle rose from
+    end_s: float | None = None  # set once the signal is back near its low
+    end: float = math.nan
+    leave_top_s: float | None = None  # last moment near the top, before lowering
+    landed_s: float | None = None  # when the lowering ended (the signal stopped falling)
+
+
+class CycleCounter:
+    """Counts up-and-back cycles of a signal (e.g. hip flexion), with hysteresis relative to the movement.
+
+    A cycle starts when the signal has risen `rise` above its latest low, and completes when it has
+    fallen back by `fall_fraction` of that rise (and at least `rise`) — so a patient whose feet stop
+    short of the floor still completes reps, while jitter of a few degrees never does. Cycles that
+    peak under `min_peak` or last under `min_cycle_s` are discarded, not counted.
+    """
+
+    def __init__(self, rise: float, fall_fraction: float = 0.6, min_peak: float = -math.inf,
+                 min_cycle_s: float = 0.6, tolerance: float = 2.0, settle_s: float = 0.25):
+        self.rise, self.fall_fraction, self.min_peak, self.settle_s = rise, fall_fraction, min_peak, settle_s
+        self.min_cycle_s, self.tol = min_cycle_s, tolerance
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the current movement (after a refused span: what came before no longer counts)."""
+        self.low, self.low_s = math.inf, None
+        self.current: Cycle | None = None  # a cycle rising or at its top
+        self.lowering: Cycle | None = None  # the last completed cycle, until it reaches its low
+
+    def update(self, t_s: float, v: float) -> tuple[str | None, Cycle | None]:
+        """Feed one sample; returns ("started" | "completed" | "discarded" | "landed" | None, cycle)."""
+        if not math.isfinite(v):
+            return None, None
+        if self.current is None:
+            event = None
+            if self.lowering is not None:
+                c = self.lowering
+                if v < c.end - self.tol:
+                    c.end, c.end_s = v, t_s  # still coming down
+                elif c.landed_s is None and t_s - c.end_s >= self.settle_s:
+                    c.landed_s = c.end_s  # the movement has stopped: back down since end_s
+                    event = "landed"
+            if v <= self.low:
+                self.low, self.low_s = v, t_s
+            elif v <= self.low + self.tol:
+                self.low_s = t_s
+            elif v - self.low >= self.rise:
+                self.lowering = None
+                self.current = Cycle(start_s=self.low_s, peak_s=t_s, peak=v, base=self.low)
+                return "started", self.current
+            return event, self.lowering
+        c = self.current
+        if v > c.peak:
+            c.peak, c.peak_s = v, t_s
+        if v >= c.peak - 0.1 * (c.peak - c.base):
+            c.leave_top_s = t_s
+        if c.peak - v >= max(self.rise, self.fall_fraction * (c.peak - c.base)):
+            self.current = None
+            self.low, self.low_s = v, t_s
+            c.end, c.end_s = v, t_s
+            if c.peak >= self.min_peak and t_s - c.start_s >= self.min_cycle_s:
+                self.lowering = c
+                return "completed", c
+            return "discarded", c
+        return None, c
+
+
+def finite(*values: float) -> bool:
+    return all(math.isfinite(v) for v in values)
+
+
+def with_cue(state: FrameState, spec: ExerciseSpec, faults: list[str]) -> FrameState:
+    """The first active fault's cue, in the order the spec lists them (most important first)."""
+    order = [f.code for f in spec.faults]
+    ranked = sorted((f for f in faults if f in order), key=order.index)
+    cue = spec.fault(ranked[0]).cue if ranked else state.cue
+    return replace(state, faults=tuple(ranked), cue=cue)
+
+
+# --- the checker skeleton ---------------------------------------------------------------------
+
+REFUSAL_MIN_S = 0.3  # shorter refusals are flicker: the frame is skipped but no span is reported
+REFUSAL_RESET_S = 0.5  # a refusal this long ends a hold and abandons a rep in progress
+
+
+@dataclass
+class CheckResult:
+    reps: list[Rep]
+    holds: list[Hold]
+    faults: list[Episode]
+    refused: list[Episode]
+    side: str | None
+
+
+class Checker:
+    """Frame-by-frame judge of one exercise. Subclasses implement `score` (and may extend `refuse`)."""
+
+    spec: ExerciseSpec
+
+    def __init__(self, params: dict[str, Any] | None = None):
+        self.p = self.spec.params(params)
+        self.faults = Episodes()
+        self.refusals = Episodes()
+        self.reps: list[Rep] = []
+        self.holds: list[Hold] = []
+        self._refused_since: float | None = None
+        self._t = 0.0
+
+    @property
+    def fault_min_s(self) -> dict[str, float]:
+        return {f.code: f.min_duration_s for f in self.spec.faults}
+
+    def refuse(self, k: Kinematics) -> str | None:
+        return refusal_reason(k, self.spec.views)
+
+    def update(self, k: Kinematics) -> FrameState:
+        self._t = k.t_s
+        reason = self.refuse(k)
+        self.refusals.update(k.t_s, {r: r == reason for r in REFUSAL_CUES}, {r: REFUSAL_MIN_S for r in REFUSAL_CUES})
+        if reason is None:
+            self._refused_since = None
+            return self.score(k)
+        self._refused_since = self._refused_since if self._refused_since is not None else k.t_s
+        if k.t_s - self._refused_since >= REFUSAL_RESET_S:
+            self.interrupt(self._refused_since)
+        self.faults.update(k.t_s, {c: False for c in self.fault_min_s}, self.fault_min_s)
+        return FrameState(k.t_s, scoring=False, refusal=reason, rep_count=len(self.reps), cue=REFUSAL_CUES[reason])
+
+    def score(self, k: Kinematics) -> FrameState:
+        raise NotImplementedError
+
+    def interrupt(self, t_s: float) -> None:
+        """The view was lost at t_s: end what was in progress (holds end, half reps are dropped)."""
+
+    def working_side(self) -> str | None:
+        sides = {r.side for r in self.reps if r.side} | {h.side for h in self.holds if h.side}
+        if not sides:
+            return None
+        return sides.pop() if len(sides) == 1 else "both"
+
+    def finish(self) -> CheckResult:
+        self.interrupt(self._t)
+        faults = self.faults.finish(self._t, self.fault_min_s)
+        refused = self.refusals.finish(self._t, {r: REFUSAL_MIN_S for r in REFUSAL_CUES})
+        return CheckResult(self.reps, self.holds, faults, refused, self.working_side())

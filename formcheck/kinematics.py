@@ -1,0 +1,160 @@
+"""From landmarks to the numbers the checkers reason about: joint angles, view, visibility, framing.
+
+Angles follow the catalogue's conventions: knee 180° = straight; hip angle = shoulder–hip–knee
+(180° = trunk and thigh in line); hip flexion = 180° − hip angle. They are 2-D angles in the image
+(pixels, so the frame's aspect ratio is respected): the catalogue's thresholds are calibrated on them.
+Coaching-grade numbers, never a diagnosis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from .pose import (L_ANKLE, L_EAR, L_FOOT, L_HEEL, L_HIP, L_KNEE, L_SHOULDER, NOSE, R_ANKLE, R_EAR, R_FOOT,
+                   R_HEEL, R_HIP, R_KNEE, R_SHOULDER, Pose)
+
+VISIBLE = 0.5  # MediaPipe visibility a landmark needs to be scored (peers use 0.5–0.65)
+FRAME_MARGIN = 0.0  # normalised coordinates outside [0, 1] are out of the picture
+
+
+def angle_deg(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> float:
+    """The angle at `b` between b→a and b→c, in degrees (NaN if a segment has no length)."""
+    u, v = a - b, c - b
+    norm = float(np.linalg.norm(u) * np.linalg.norm(v))
+    if not norm or not np.isfinite(norm):
+        return float("nan")
+    return float(np.degrees(np.arccos(np.clip(np.dot(u, v) / norm, -1.0, 1.0))))
+
+
+def inclination_deg(lower: np.ndarray, upper: np.ndarray) -> float:
+    """Angle of the segment lower→upper from the upward vertical (image y points down): 0 = upright, 90 = lying."""
+    d = upper - lower
+    return float(np.degrees(np.arctan2(abs(d[0]), -d[1])))
+
+
+@dataclass(frozen=True)
+class Kinematics:
+    """One frame's measurements. NaN where the landmarks were not usable."""
+
+    t_s: float
+    present: bool = False  # a person was found
+    people: int = 0
+    others_height: float = 0.0
+    knee_left_deg: float = float("nan")
+    knee_right_deg: float = float("nan")
+    hip_left_deg: float = float("nan")
+    hip_right_deg: float = float("nan")
+    vis_leg_left: float = 0.0  # min visibility of hip, knee, ankle on that side
+    vis_leg_right: float = 0.0
+    trunk_incline_deg: float = float("nan")  # hip-midpoint → shoulder-midpoint from vertical
+    neck_deg: float = float("nan")  # hip–shoulder–ear on the better-seen side (180 = head in line with trunk)
+    ankle_lift_left: float = float("nan")  # how far the left foot is above the right, in leg lengths (image)
+    ankle_left_x: float = float("nan")  # ankle positions in pixels, for a standing foot that moves
+    ankle_left_y: float = float("nan")
+    ankle_right_x: float = float("nan")
+    ankle_right_y: float = float("nan")
+    hip_mid_x: float = float("nan")  # hip midpoint in pixels, for sway
+    hip_mid_y: float = float("nan")
+    torso_px: float = float("nan")  # shoulder-midpoint to hip-midpoint length in pixels
+    shoulder_spread: float = float("nan")  # shoulder-to-shoulder distance ÷ torso length (≈0 side-on, ≈0.7 front-on)
+    body_in_frame: bool = False  # shoulders, hips, knees and ankles inside the picture
+    body_visible: bool = False  # the near side of the body is seen well enough (visibility gate)
+
+    def hip_flexion_deg(self, side: str) -> float:
+        return 180.0 - (self.hip_left_deg if side == "left" else self.hip_right_deg)
+
+    def knee_deg(self, side: str) -> float:
+        return self.knee_left_deg if side == "left" else self.knee_right_deg
+
+    def ankle_xy(self, side: str) -> tuple[float, float]:
+        return (self.ankle_left_x, self.ankle_left_y) if side == "left" else (self.ankle_right_x, self.ankle_right_y)
+
+    def leg_visibility(self, side: str) -> float:
+        return self.vis_leg_left if side == "left" else self.vis_leg_right
+
+    @property
+    def view(self) -> str | None:
+        """Camera view from the shoulder spread: side-on when the shoulders overlap."""
+        if not np.isfinite(self.shoulder_spread):
+            return None
+        if self.shoulder_spread < 0.25:
+            return "side"
+        return "front" if self.shoulder_spread > 0.45 else "oblique"
+
+
+SMOOTHED_FIELDS = tuple(
+    f.name for f in fields(Kinematics)
+    if f.type in ("float",) and f.name not in ("t_s", "others_height")
+)
+
+
+def _lift(points: np.ndarray) -> float:
+    """Left foot's height above the right, in leg lengths: each foot's lowest point (ankle, heel or toes,
+    y down), so a heel raised with the toes still down is not a foot off the floor."""
+    leg = (np.linalg.norm(points[L_HIP] - points[L_ANKLE]) + np.linalg.norm(points[R_HIP] - points[R_ANKLE])) / 2
+    foot_l = max(points[L_ANKLE][1], points[L_HEEL][1], points[L_FOOT][1])
+    foot_r = max(points[R_ANKLE][1], points[R_HEEL][1], points[R_FOOT][1])
+    return float((foot_r - foot_l) / leg) if leg > 0 else float("nan")
+
+
+def _foot_lift_left(pose: Pose, pixels: np.ndarray, vis: np.ndarray) -> float:
+    """How far the left foot is above the right, in leg lengths; NaN when it can't be told.
+
+    Two estimates must agree: the picture (fooled by perspective when one foot is nearer the
+    camera) and the 3-D world landmarks (fooled when a foot is hidden). The smaller one counts,
+    and only when both feet are seen: side-on, a hidden far foot's guessed position wanders.
+    """
+    if min(vis[L_ANKLE], vis[R_ANKLE]) < VISIBLE:
+        return float("nan")
+    image, world = _lift(pixels), _lift(pose.world.astype(np.float64))
+    if not (np.isfinite(image) and np.isfinite(world)) or image * world <= 0:
+        return 0.0
+    return float(np.sign(image) * min(abs(image), abs(world)))
+
+
+def measure(pose: Pose | None, width: int, height: int, t_s: float | None = None) -> Kinematics:
+    """Angles and framing of one pose; a `Kinematics` with present=False when nobody is there."""
+    if pose is None:
+        return Kinematics(t_s=float(t_s if t_s is not None else 0.0))
+    scale = np.array([width, height], dtype=np.float64)
+    p = pose.image[:, :2].astype(np.float64) * scale
+    vis = pose.image[:, 3]
+
+    def leg(hip, knee, ankle, shoulder):
+        return angle_deg(p[hip], p[knee], p[ankle]), angle_deg(p[shoulder], p[hip], p[knee]), float(
+            min(vis[hip], vis[knee], vis[ankle]))
+
+    knee_l, hip_l, vis_l = leg(L_HIP, L_KNEE, L_ANKLE, L_SHOULDER)
+    knee_r, hip_r, vis_r = leg(R_HIP, R_KNEE, R_ANKLE, R_SHOULDER)
+    shoulder_mid = (p[L_SHOULDER] + p[R_SHOULDER]) / 2
+    hip_mid = (p[L_HIP] + p[R_HIP]) / 2
+    torso = float(np.linalg.norm(shoulder_mid - hip_mid))
+    near = "left" if vis[L_SHOULDER] + vis[L_HIP] >= vis[R_SHOULDER] + vis[R_HIP] else "right"
+    ear, shoulder, hip = (L_EAR, L_SHOULDER, L_HIP) if near == "left" else (R_EAR, R_SHOULDER, R_HIP)
+
+    body = [L_SHOULDER, R_SHOULDER, L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE]
+    xy = pose.image[body, :2]
+    in_frame = bool(np.all((xy >= -FRAME_MARGIN) & (xy <= 1 + FRAME_MARGIN)))
+    # Side-on, the far limbs are hidden: ask that the better-seen of each left/right pair is visible.
+    pairs = [(L_SHOULDER, R_SHOULDER), (L_HIP, R_HIP), (L_KNEE, R_KNEE), (L_ANKLE, R_ANKLE)]
+    visible = bool(all(max(vis[a], vis[b]) >= VISIBLE for a, b in pairs))
+
+    return Kinematics(
+        t_s=float(pose.t_s if t_s is None else t_s),
+        present=True,
+        people=pose.people,
+        others_height=pose.others_height,
+        knee_left_deg=knee_l, knee_right_deg=knee_r, hip_left_deg=hip_l, hip_right_deg=hip_r,
+        vis_leg_left=vis_l, vis_leg_right=vis_r,
+        trunk_incline_deg=inclination_deg(hip_mid, shoulder_mid),
+        neck_deg=angle_deg(p[hip], p[shoulder], p[ear]) if vis[ear] >= VISIBLE or vis[NOSE] >= VISIBLE else float("nan"),
+        ankle_lift_left=_foot_lift_left(pose, p, vis),
+        ankle_left_x=float(p[L_ANKLE][0]), ankle_left_y=float(p[L_ANKLE][1]),
+        ankle_right_x=float(p[R_ANKLE][0]), ankle_right_y=float(p[R_ANKLE][1]),
+        hip_mid_x=float(hip_mid[0]), hip_mid_y=float(hip_mid[1]), torso_px=torso,
+        shoulder_spread=float(np.linalg.norm(p[L_SHOULDER] - p[R_SHOULDER]) / torso) if torso > 0 else float("nan"),
+        body_in_frame=in_frame,
+        body_visible=visible,
+    )

@@ -1,0 +1,69 @@
+"""One exercise over one stream of poses: the meeting point of the live page, the upload page and the CLI.
+
+Poses go in (with their true timestamps); per-frame states (for overlay and cues) and, at the end, the
+checker's result come out. Live sessions smooth causally (One-Euro) and judge each frame at once;
+offline sessions keep the series and smooth it zero-phase before judging, so timings have no lag.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .exercises import make_checker
+from .exercises.base import CheckResult, FrameState
+from .kinematics import Kinematics, measure
+from .pose import Pose, PoseSeries
+from .smoothing import LiveSmoother, zero_phase
+
+
+@dataclass
+class Analysis:
+    exercise: str
+    kinematics: list[Kinematics]  # smoothed, one per frame
+    states: list[FrameState]  # one per frame
+    result: CheckResult
+    poses: PoseSeries  # raw landmarks, for storage and the overlay
+    params: dict  # the exercise settings in force (defaults + prescription)
+
+
+class Session:
+    def __init__(self, exercise: str, width: int, height: int, params: dict | None = None, live: bool = False):
+        self.exercise, self.width, self.height, self.live = exercise, width, height, live
+        self.params = params
+        self.checker = make_checker(exercise, params)
+        self._smooth = LiveSmoother() if live else None
+        self._times: list[float] = []
+        self._poses: list[Pose | None] = []
+        self._raw: list[Kinematics] = []
+        self._states: list[FrameState] = []
+        self._smoothed: list[Kinematics] = []
+
+    def add(self, pose: Pose | None, t_s: float) -> FrameState | None:
+        """Feed one frame's pose (None when nobody was found). Live sessions return the frame's state."""
+        self._times.append(t_s)
+        self._poses.append(pose)
+        record = measure(pose, self.width, self.height, t_s)
+        if not self.live:
+            self._raw.append(record)
+            return None
+        record = self._smooth(record)
+        self._smoothed.append(record)
+        state = self.checker.update(record)
+        self._states.append(state)
+        return state
+
+    def finish(self) -> Analysis:
+        if not self.live:
+            self._smoothed = zero_phase(self._raw)
+            self._states = [self.checker.update(k) for k in self._smoothed]
+        result = self.checker.finish()
+        poses = PoseSeries.from_poses(self._times, self._poses, self.width, self.height)
+        return Analysis(self.exercise, self._smoothed, self._states, result, poses, dict(self.checker.p))
+
+
+def analyze_series(series: PoseSeries, exercise: str, params: dict | None = None, live: bool = False) -> Analysis:
+    """Run a recorded landmark series through a session (what the tests do with fixtures)."""
+    session = Session(exercise, series.width, series.height, params, live=live)
+    for i in range(len(series)):
+        session.add(series.pose(i), float(series.t_s[i]))
+    return session.finish()

@@ -1,0 +1,82 @@
+"""Smoothing the measured angles: zero-phase low-pass offline, One-Euro live.
+
+Landmark jitter is a few degrees from frame to frame; counting and fault timing must not see it.
+Offline the whole series is known, so a Butterworth filter run forwards and backwards (SciPy's
+`filtfilt`) smooths without delay. Live only the past is known, so a One-Euro filter adapts its
+cut-off to the speed of the movement: steady when still, quick when moving.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+from scipy.signal import butter, filtfilt
+
+from .kinematics import SMOOTHED_FIELDS, Kinematics
+
+CUTOFF_HZ = 3.0  # human exercise movement lives well below this; jitter lives above
+
+
+def _filter_runs(values: np.ndarray, fs: float, cutoff_hz: float) -> np.ndarray:
+    """Low-pass each finite run of `values` on its own (NaN gaps stay NaN)."""
+    out = values.copy()
+    if fs <= 2 * cutoff_hz:
+        return out
+    b, a = butter(2, cutoff_hz / (fs / 2))
+    finite = np.isfinite(values)
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], finite.astype(np.int8), [0]))))
+    for start, stop in zip(edges[::2], edges[1::2]):
+        if stop - start > 3 * max(len(a), len(b)):
+            out[start:stop] = filtfilt(b, a, values[start:stop])
+    return out
+
+
+def zero_phase(records: list[Kinematics], cutoff_hz: float = CUTOFF_HZ) -> list[Kinematics]:
+    """The same records with every angle low-passed forwards and backwards."""
+    if len(records) < 4:
+        return list(records)
+    t = np.array([r.t_s for r in records])
+    fs = 1.0 / float(np.median(np.diff(t))) if len(t) > 1 else 0.0
+    columns = {name: _filter_runs(np.array([getattr(r, name) for r in records], float), fs, cutoff_hz)
+               for name in SMOOTHED_FIELDS}
+    return [replace(r, **{name: float(columns[name][i]) for name in SMOOTHED_FIELDS}) for i, r in enumerate(records)]
+
+
+class OneEuro:
+    """One-Euro filter (Casiez et al. 2012) for one signal with irregular timestamps."""
+
+    def __init__(self, min_cutoff_hz: float = 1.0, beta: float = 0.05, d_cutoff_hz: float = 1.0):
+        self.min_cutoff, self.beta, self.d_cutoff = min_cutoff_hz, beta, d_cutoff_hz
+        self._x = self._dx = self._t = None
+
+    @staticmethod
+    def _alpha(cutoff: float, dt: float) -> float:
+        tau = 1.0 / (2 * math.pi * cutoff)
+        return 1.0 / (1.0 + tau / dt)
+
+    def __call__(self, x: float, t: float) -> float:
+        if not math.isfinite(x):
+            self._x = self._dx = self._t = None  # a gap restarts the filter
+            return x
+        if self._x is None or t <= self._t:
+            self._x, self._dx, self._t = x, 0.0, t
+            return x
+        dt = t - self._t
+        dx = (x - self._x) / dt
+        self._dx += self._alpha(self.d_cutoff, dt) * (dx - self._dx)
+        cutoff = self.min_cutoff + self.beta * abs(self._dx)
+        self._x += self._alpha(cutoff, dt) * (x - self._x)
+        self._t = t
+        return self._x
+
+
+class LiveSmoother:
+    """One One-Euro filter per measured field, applied record by record."""
+
+    def __init__(self):
+        self._filters = {name: OneEuro() for name in SMOOTHED_FIELDS}
+
+    def __call__(self, record: Kinematics) -> Kinematics:
+        return replace(record, **{n: f(getattr(record, n), record.t_s) for n, f in self._filters.items()})
