@@ -1,0 +1,163 @@
+"""`formcheck`: analyse a recorded video, list the exercise catalogue, prepare the pose models.
+
+Every user-facing failure is one line on stderr and a non-zero exit code, never a traceback
+(set FORMCHECK_DEBUG=1 to see one for an unexpected error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import models
+from .errors import FormcheckError
+
+EXIT_USER_ERROR = 2
+
+
+def _overrides(pairs: list[str]) -> dict:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise FormcheckError(f"--set takes NAME=VALUE, got '{pair}'")
+        try:
+            out[key] = int(value) if value.lstrip("-").isdigit() else float(value)
+        except ValueError:
+            raise FormcheckError(f"--set {key}: '{value}' is not a number") from None
+    return out
+
+
+def _check_output(path: str | None, video: Path) -> None:
+    if path is None:
+        return
+    out = Path(path)
+    if not out.parent.exists() if str(out.parent) else False:
+        raise FormcheckError(f"cannot write {out}: folder {out.parent} does not exist")
+    if out.exists() and out.is_dir():
+        raise FormcheckError(f"cannot write {out}: it is a folder")
+    if out.resolve() == video.resolve():
+        raise FormcheckError(f"refusing to overwrite the input video with {out}")
+
+
+def _progress(label: str, quiet: bool):
+    """A tqdm bar on stderr, created on the first update (so an early error prints no empty bar)."""
+    bars = []
+    if quiet:
+        return None, lambda: None
+
+    def update(done: int, total: int) -> None:
+        if not bars:
+            from tqdm import tqdm
+
+            bars.append(tqdm(total=total or None, desc=label, unit="frame", file=sys.stderr, mininterval=0.5,
+                             leave=False))
+        bar = bars[0]
+        if total and done > total:
+            bar.total = done
+        bar.update(done - bar.n)
+
+    return update, lambda: [b.close() for b in bars]
+
+
+def cmd_analyze(args) -> int:
+    from .analyze import analyze_video, write_annotated
+    from .report import build_report, frames_csv, report_json, write_atomic
+
+    video = Path(args.video)
+    for out in (args.json, args.csv, args.annotated):
+        _check_output(out, video)
+    update, close = _progress("analysing", args.quiet)
+    try:
+        analysis, info = analyze_video(video, args.exercise, _overrides(args.set), args.model, update)
+    finally:
+        close()
+    report = build_report(analysis, info, args.model)
+    text = report_json(report)
+    if args.json:
+        write_atomic(args.json, text)
+    if args.csv:
+        write_atomic(args.csv, frames_csv(analysis))
+    if args.annotated:
+        update, close = _progress("annotating", args.quiet)
+        try:
+            write_annotated(video, analysis, args.annotated, update)
+        finally:
+            close()
+    summary = report["summary"]
+    if not args.json:
+        sys.stdout.write(text)
+    else:
+        faults = sorted({f["code"] for f in report["faults"]})
+        print(f"{args.exercise}: {summary['rep_count']} reps, {summary['hold_count']} holds "
+              f"(longest {summary['longest_hold_s']:.1f} s), faults: {', '.join(faults) or 'none'}, "
+              f"refused spans: {len(report['refused'])} -> {args.json}")
+    return 0
+
+
+def cmd_exercises(args) -> int:
+    from .exercises import CATALOGUE
+
+    for spec in CATALOGUE.values():
+        print(f"{spec.name}  ({spec.kind}; camera: {', '.join(spec.views)})")
+        print(f"  {spec.title}: {spec.measures}")
+        print(f"  set-up: {spec.camera}")
+        for f in spec.faults:
+            print(f"  fault {f.code}: \"{f.cue}\"")
+        print("  defaults: " + ", ".join(f"{k}={v}" for k, v in spec.defaults.items()))
+        print(f"  source: {spec.source}\n")
+    return 0
+
+
+def cmd_models(args) -> int:
+    variants = models.VARIANTS if args.variant == "all" else (args.variant,)
+    for variant in variants:
+        path = models.ensure_model(variant)
+        print(f"{variant}: {path} (sha256 {models.sha256_of(path)[:16]}…, verified)")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="formcheck", description="Exercise form checker for physiotherapy home programmes.")
+    sub = p.add_subparsers(dest="command", required=True)
+    a = sub.add_parser("analyze", help="check the form in a recorded video")
+    a.add_argument("video")
+    a.add_argument("--exercise", "-e", required=True, help="catalogue name (see `formcheck exercises`)")
+    a.add_argument("--json", help="write the report (report-schema.md) here")
+    a.add_argument("--csv", help="write per-frame angles here")
+    a.add_argument("--annotated", help="write an annotated H.264 .mp4 here")
+    a.add_argument("--model", default=models.DEFAULT_VARIANT, choices=models.VARIANTS, help="pose model size")
+    a.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="override an exercise default (e.g. knee_bent_deg=125); repeatable")
+    a.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    a.set_defaults(func=cmd_analyze)
+    e = sub.add_parser("exercises", help="list the exercise catalogue with defaults and sources")
+    e.set_defaults(func=cmd_exercises)
+    m = sub.add_parser("models", help="prepare and verify the pose model(s)")
+    m.add_argument("--variant", default=models.DEFAULT_VARIANT, choices=(*models.VARIANTS, "all"))
+    m.set_defaults(func=cmd_models)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except FormcheckError as exc:
+        print(f"formcheck: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("formcheck: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the promise: one line, never a traceback
+        if os.environ.get("FORMCHECK_DEBUG"):
+            raise
+        print(f"formcheck: internal error: {type(exc).__name__}: {exc} (set FORMCHECK_DEBUG=1 for details)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

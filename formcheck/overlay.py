@@ -1,0 +1,57 @@
+"""Drawing what the checker saw onto a frame: skeleton, the angles that matter, counter or timer, the cue."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from .exercises.base import ExerciseSpec, FrameState
+from .pose import Pose
+
+BONES = [(11, 12), (11, 23), (12, 24), (23, 24), (11, 13), (13, 15), (12, 14), (14, 16),
+         (23, 25), (25, 27), (27, 29), (29, 31), (27, 31), (24, 26), (26, 28), (28, 30), (30, 32), (28, 32)]
+GREEN, RED, WHITE, GREY, AMBER = (40, 200, 90), (230, 60, 50), (255, 255, 255), (150, 150, 150), (250, 180, 40)
+
+
+def _text(img, text, org, scale, color, thickness=2):
+    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness + 3, cv2.LINE_AA)
+    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, color, thickness, cv2.LINE_AA)
+
+
+def draw(rgb: np.ndarray, pose: Pose | None, state: FrameState, spec: ExerciseSpec, target: str = "") -> np.ndarray:
+    """A copy of the RGB frame with the overlay; colours say scoring (green), fault (red) or not scoring (grey)."""
+    img = np.ascontiguousarray(rgb).copy()
+    h, w = img.shape[:2]
+    unit = max(h, w) / 1000.0
+    thick = max(1, round(3 * unit))
+    colour = GREY if not state.scoring else RED if state.faults else GREEN
+    if pose is not None:
+        pts = [(int(x * w), int(y * h)) for x, y in pose.image[:, :2]]
+        seen = pose.image[:, 3] >= 0.3
+        for a, b in BONES:
+            if seen[a] and seen[b]:
+                cv2.line(img, pts[a], pts[b], colour, thick, cv2.LINE_AA)
+        for i in range(11, 33):
+            if seen[i]:
+                cv2.circle(img, pts[i], thick + 1, WHITE, -1, cv2.LINE_AA)
+
+    scale = 0.9 * unit
+    line = round(38 * unit)
+    _text(img, spec.title, (line // 2, line), scale, WHITE)
+    if spec.kind == "reps":
+        counter = f"Reps: {state.rep_count}{target}"
+    else:
+        counter = f"Hold: {state.hold_s:4.1f} s{target}" if state.holding else f"Hold: --{target}"
+    _text(img, counter, (line // 2, 2 * line), scale, WHITE)
+    y = 3 * line
+    for name, value in state.angles.items():
+        if value is not None and math.isfinite(value):
+            _text(img, f"{name}: {value:.0f} deg", (line // 2, y), 0.7 * scale, WHITE)
+            y += round(0.8 * line)
+    if not state.scoring:
+        _text(img, "NOT SCORING", (line // 2, h - 2 * line), 1.1 * scale, AMBER, thick)
+    if state.cue:
+        _text(img, state.cue, (line // 2, h - line // 2), 1.1 * scale, RED if state.faults else AMBER, thick)
+    return img

@@ -1,0 +1,119 @@
+"""The analysis report (`../shared/docs/report-schema.md`): a public contract, so keys are only ever added.
+
+Also the per-frame CSV. Both are written atomically: a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from collections import Counter
+from dataclasses import asdict, fields
+from pathlib import Path
+
+from . import __version__
+from .exercises import CATALOGUE
+from .kinematics import Kinematics
+from .session import Analysis
+from .video import VideoInfo
+
+SCHEMA = "formcheck.report/1"
+DISCLAIMER = "Coaching-grade angles from one camera (about ±5–10° side-on); not a diagnosis."
+
+
+def _r(x: float | None, digits: int = 3) -> float | None:
+    return None if x is None or not math.isfinite(x) else round(float(x), digits)
+
+
+def build_report(analysis: Analysis, video: VideoInfo, model: str) -> dict:
+    spec = CATALOGUE[analysis.exercise]
+    result = analysis.result
+    cues = {f.code: f.cue for f in spec.faults}
+    views = Counter(k.view for k, s in zip(analysis.kinematics, analysis.states) if s.scoring and k.view)
+    holds = [
+        {"start_s": _r(h.start_s), "end_s": _r(h.end_s), "duration_s": _r(h.duration_s), "correct_s": _r(h.correct_s),
+         "side": h.side, "metrics": h.metrics}
+        for h in result.holds
+    ]
+    times = [s.t_s for s in analysis.states]
+    return {
+        "schema": SCHEMA,
+        "exercise": analysis.exercise,
+        "video": {"path": video.path, "duration_s": _r(video.duration_s), "fps": _r(video.fps, 2),
+                  "frames": len(times), "width": video.width, "height": video.height},
+        "side": result.side,
+        "view": views.most_common(1)[0][0] if views else None,
+        "reps": [
+            {"index": r.index, "start_s": _r(r.start_s), "peak_s": _r(r.peak_s), "end_s": _r(r.end_s), "side": r.side,
+             "metrics": r.metrics, "faults": r.faults}
+            for r in result.reps
+        ],
+        "holds": holds,
+        "faults": [
+            {"code": f.code, "start_s": _r(f.start_s), "end_s": _r(f.end_s), "message": cues.get(f.code, f.code),
+             "rep": f.rep}
+            for f in result.faults
+        ],
+        "refused": [{"start_s": _r(e.start_s), "end_s": _r(e.end_s), "reason": e.code} for e in result.refused],
+        "summary": {
+            "rep_count": len(result.reps),
+            "hold_count": len(holds),
+            "longest_hold_s": max((h["duration_s"] for h in holds), default=0.0),
+            "total_hold_s": _r(sum(h["duration_s"] for h in holds)) or 0.0,
+            "scored_s": _r(_scored_seconds(analysis)),
+        },
+        "settings": analysis.params,
+        "model": {"pose": f"pose_landmarker_{model}", "formcheck": __version__},
+        "disclaimer": DISCLAIMER,
+    }
+
+
+def _scored_seconds(analysis: Analysis) -> float:
+    t = [s.t_s for s in analysis.states]
+    return sum(b - a for (a, s), b in zip(zip(t, analysis.states), t[1:]) if s.scoring)
+
+
+CSV_FIELDS = [f.name for f in fields(Kinematics)]
+
+
+def frames_csv(analysis: Analysis) -> str:
+    """One row per frame: the smoothed measurements and what the checker made of them."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_FIELDS + ["view", "scoring", "refusal", "rep_count", "holding", "hold_s", "cue", "faults"])
+    for k, s in zip(analysis.kinematics, analysis.states):
+        row = asdict(k)
+        writer.writerow([_csv_value(row[name]) for name in CSV_FIELDS]
+                        + [k.view or "", int(s.scoring), s.refusal or "", s.rep_count, int(s.holding),
+                           f"{s.hold_s:.2f}", s.cue or "", ";".join(s.faults)])
+    return out.getvalue()
+
+
+def _csv_value(v):
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, float):
+        return "" if not math.isfinite(v) else f"{v:.4g}" if abs(v) < 1 else f"{v:.2f}"
+    return v
+
+
+def write_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write via a temporary file in the same folder, then rename: all or nothing."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def report_json(report: dict) -> str:
+    return json.dumps(report, indent=1, ensure_ascii=False) + "\n"
