@@ -1,0 +1,100 @@
+"""The single-leg balance checker: stance intervals, touch-down, refusals, cuts; synthetic and recorded."""
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import FIXTURES, VIDEOS, standing
+from formcheck.exercises import make_checker
+from formcheck.pose import PoseSeries
+from formcheck.session import analyze_series
+from formcheck.smoothing import zero_phase
+
+FPS = 30.0
+
+
+def run(records, params=None):
+    checker = make_checker("single_leg_balance", params)
+    states = [checker.update(k) for k in records]
+    return checker.finish(), states
+
+
+def stance(up_s, down_s, end_s=None, lift=0.5, **extra):
+    end_s = end_s if end_s is not None else down_s + 1.0
+    return [standing(float(t), lift if up_s <= t < down_s else 0.0, **extra) for t in np.arange(0, end_s, 1 / FPS)]
+
+
+def test_one_stance_from_foot_off_to_touch_down():
+    result, states = run(stance(1.0, 6.0))
+    assert len(result.holds) == 1
+    hold = result.holds[0]
+    assert hold.start_s == pytest.approx(1.0, abs=0.04) and hold.end_s == pytest.approx(6.0, abs=0.04)
+    assert hold.side == "right"  # the left foot is up: standing on the right leg
+    assert hold.correct_s == pytest.approx(hold.duration_s)
+    assert hold.metrics["sway_index"] == 0.0  # the synthetic hips never move
+    assert max(s.hold_s for s in states) == pytest.approx(5.0, abs=0.05)
+    assert [f.code for f in result.faults] == ["touch_down"]
+
+
+def test_a_brief_toe_tap_shorter_than_the_debounce_does_not_end_the_hold():
+    records = [standing(r.t_s, 0.0 if 3.0 <= r.t_s < 3.1 else r.ankle_lift_left) for r in stance(1.0, 6.0)]
+    result, _ = run(records)
+    assert len(result.holds) == 1
+
+
+def test_weight_shift_below_the_on_threshold_is_no_stance():
+    result, _ = run(stance(1.0, 6.0, lift=0.08))
+    assert result.holds == []
+
+
+def test_stance_on_the_left_leg():
+    result, _ = run(stance(1.0, 3.0, lift=-0.4))
+    assert [h.side for h in result.holds] == ["left"]
+
+
+def test_leaving_the_picture_ends_the_hold_and_is_refused():
+    records = [standing(r.t_s, r.ankle_lift_left, body_in_frame=not (4.0 <= r.t_s < 5.0)) for r in stance(1.0, 8.0)]
+    result, _ = run(records)
+    assert [(round(h.start_s, 1), round(h.end_s, 1)) for h in result.holds] == [(1.0, 4.0), (5.0, 8.0)]
+    assert [(e.code, round(e.start_s, 1), round(e.end_s, 1)) for e in result.refused] == [("not_full_body", 4.0, 5.0)]
+
+
+def test_a_shot_cut_ends_the_hold():
+    records = [standing(r.t_s, r.ankle_lift_left, torso_px=200.0 if r.t_s < 4.0 else 320.0) for r in stance(1.0, 8.0)]
+    result, _ = run(records)
+    assert len(result.holds) == 2 and result.holds[0].end_s == pytest.approx(4.0, abs=0.05)
+
+
+def test_moving_standing_foot_fires_hopping_and_reduces_correct_time():
+    records = [standing(r.t_s, r.ankle_lift_left, ankle_right_x=320.0 + (100.0 if 3.0 <= r.t_s < 4.0 else 0.0))
+               for r in stance(1.0, 6.0)]
+    result, _ = run(records)
+    hold = result.holds[0]
+    assert "hopping" in {f.code for f in result.faults}
+    assert hold.correct_s == pytest.approx(hold.duration_s - 1.0, abs=0.1)
+
+
+def test_second_person_in_view_is_refused():
+    result, _ = run(stance(1.0, 6.0, people=2, others_height=0.9))
+    assert result.holds == [] and {e.code for e in result.refused} == {"two_people"}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(min_value=0, max_value=2**31 - 1), st.floats(min_value=0.0, max_value=0.03))
+def test_foot_jitter_alone_never_starts_a_hold(seed, sd):
+    rng = np.random.default_rng(seed)
+    records = zero_phase([standing(float(t), rng.normal(0, sd)) for t in np.arange(0, 20, 1 / FPS)])
+    result, _ = run(records)
+    assert result.holds == []
+
+
+def test_recorded_tree_pose_stance_matches_the_label():
+    labels = json.loads((VIDEOS / "labels-dev.json").read_text())["treepose_sheknows.mp4"]
+    (start, end), = labels["single_leg_intervals_s"]
+    a = analyze_series(PoseSeries.load(FIXTURES / "treepose_sheknows.full.npz"), "single_leg_balance")
+    assert len(a.result.holds) == 1
+    hold = a.result.holds[0]
+    assert hold.start_s == pytest.approx(start, abs=0.3) and hold.end_s == pytest.approx(end, abs=0.3)
