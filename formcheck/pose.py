@@ -57,7 +57,7 @@ def _height(image: np.ndarray) -> float:
 
 
 @contextlib.contextmanager
-def _native_logs_silenced():
+def native_logs_silenced():
     """MediaPipe's C++ side prints INFO/WARNING lines straight to fd 2 when a graph starts; users
     should see formcheck's own messages only (FORMCHECK_DEBUG=1 keeps them)."""
     if os.environ.get("FORMCHECK_DEBUG"):
@@ -93,7 +93,7 @@ class PoseEstimator:
             num_poses=num_poses, output_segmentation_masks=masks,
         )
         try:
-            with _native_logs_silenced():
+            with native_logs_silenced():
                 self._landmarker = vision.PoseLandmarker.create_from_options(options)
                 # the first inference logs too; run it here, on a blank frame, in silence
                 self._warm_up(vision.RunningMode.IMAGE == mode)
@@ -130,7 +130,7 @@ class PoseEstimator:
         if self._seen_person:
             result = run()
         else:  # the landmark stage logs once, when it first runs
-            with _native_logs_silenced():
+            with native_logs_silenced():
                 result = run()
         pose = pose_from_result(result, t_s)
         self._seen_person = self._seen_person or pose is not None

@@ -7,10 +7,11 @@ import cv2
 import numpy as np
 import pytest
 
+from conftest import clip as real_clip
+
 from formcheck.errors import VideoError
 from formcheck.video import Frame, VideoInfo, VideoWriter, is_image_path, probe, read_frames, read_image
 
-SHARED_VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "videos"
 W, H = 96, 64
 
 
@@ -268,9 +269,7 @@ def test_is_image_path():
 
 
 def test_real_clip_in_place():
-    path = SHARED_VIDEOS / "legraise_supine_dk1.mp4"
-    if not path.is_file():
-        pytest.skip(f"real clip not available at {path}")
+    path = real_clip("legraise_supine_dk1.mp4")
     info = probe(path)
     assert (info.width, info.height, info.rotation_deg) == (1280, 668, 0)
     assert info.fps == pytest.approx(24, abs=0.1)

@@ -47,6 +47,7 @@ class SingleLegBalance(Checker):
         self._path = 0.0  # hip path length in torso lengths
         self._hip_prev: tuple[float, float] | None = None
         self._fault_s = 0.0
+        self._fault_run: float | None = None
         self._prev = None
 
     def interrupt(self, t_s):
@@ -80,7 +81,8 @@ class SingleLegBalance(Checker):
             else:
                 self._touch_since = None
         if self._hold is not None:
-            self._hold.end_s = k.t_s
+            if self._touch_since is None:  # while a touch-down is being confirmed, the clock stands still
+                self._hold.end_s = k.t_s
             hip = (k.hip_mid_x, k.hip_mid_y)
             if self._hip_prev is not None and k.torso_px > 0:
                 self._path += math.dist(hip, self._hip_prev) / k.torso_px
@@ -89,8 +91,7 @@ class SingleLegBalance(Checker):
             active["hopping"] = math.dist((ax, ay), self._anchor) / k.torso_px > self.p["hop_torso"]
         self.faults.update(k.t_s, active, self.fault_min_s, rep=None)
         now = self.faults.active(k.t_s, self.fault_min_s)
-        if now and prev is not None:
-            self._fault_s += k.t_s - prev.t_s
+        self._track_fault_time(k.t_s, active["hopping"])
         holding = self._hold is not None
         state = FrameState(
             k.t_s, scoring=True, holding=holding, hold_s=self._hold.duration_s if holding else 0.0,
@@ -102,7 +103,19 @@ class SingleLegBalance(Checker):
     def _start_hold(self, k, stance: str) -> None:
         self._hold = Hold(start_s=self._up_since, end_s=k.t_s, side=stance)
         self._anchor = k.ankle_xy(stance)
-        self._touch_since, self._hip_prev, self._path, self._fault_s = None, None, 0.0, 0.0
+        self._touch_since, self._hip_prev, self._path, self._fault_s, self._fault_run = None, None, 0.0, 0.0, None
+
+    def _track_fault_time(self, t_s: float, faulty: bool) -> None:
+        """Time spent in faults that lasted long enough to count (the whole episode, not just its tail)."""
+        if faulty and self._fault_run is None:
+            self._fault_run = t_s
+        elif not faulty and self._fault_run is not None:
+            self._close_fault_run(t_s)
+
+    def _close_fault_run(self, t_s: float) -> None:
+        if self._fault_run is not None and t_s - self._fault_run >= self.spec.fault("hopping").min_duration_s:
+            self._fault_s += t_s - self._fault_run
+        self._fault_run = None
 
     def _end_hold(self, t_end: float) -> None:
         hold, self._hold = self._hold, None
@@ -110,6 +123,7 @@ class SingleLegBalance(Checker):
         if hold is None:
             return
         hold.end_s = max(hold.start_s, t_end)
+        self._close_fault_run(hold.end_s)
         if hold.duration_s >= self.p["min_hold_s"]:
             hold.correct_s = max(0.0, hold.duration_s - self._fault_s)
             hold.metrics = {"sway_index": round(self._path / hold.duration_s, 3) if hold.duration_s else None}

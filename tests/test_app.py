@@ -1,0 +1,32 @@
+"""The page, run by Streamlit's own test harness: the safety screen comes before any exercise."""
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def test_page_asks_the_safety_questions_first():
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception
+    assert len(at.radio) == 2 and "Never stretch into sharp pain" in at.caption[0].value
+    assert at.selectbox == [] or len(at.selectbox) == 0  # no exercise before the screen is answered
+
+
+def test_thrombosis_signs_block_exercising():
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    at.radio[0].set_value("Yes")
+    at.radio[1].set_value("No")
+    at.run()
+    assert any("thrombosis" in e.value for e in at.error)
+    assert len(at.selectbox) == 0
+
+
+def test_nerve_symptoms_warn_and_clear_screen_shows_the_exercises():
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    at.radio[0].set_value("No")
+    at.radio[1].set_value("Yes")
+    at.run()
+    assert any("stop stretching" in w.value for w in at.warning)
+    assert set(at.selectbox[0].options) == {"Straight-leg raise", "Single-leg balance"}

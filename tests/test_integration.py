@@ -1,0 +1,117 @@
+"""Real MediaPipe inference on the real clips in ../shared/videos, compared with labels-dev.json,
+and the `formcheck` command end to end (report contract, CSV, annotated video, bad input)."""
+
+import json
+import subprocess
+import sys
+
+import av
+import pytest
+
+from conftest import VIDEOS, clip
+from formcheck.analyze import analyze_video
+
+pytestmark = pytest.mark.integration
+LABELS = json.loads((VIDEOS / "labels-dev.json").read_text()) if (VIDEOS / "labels-dev.json").exists() else {}
+
+
+@pytest.fixture(scope="module")
+def analysed():
+    """Each clip analysed once with the real model (full), shared by the tests below."""
+    cache = {}
+
+    def get(name, exercise):
+        if name not in cache:
+            cache[name] = analyze_video(clip(name), exercise)
+        return cache[name]
+
+    return get
+
+
+@pytest.mark.parametrize("name", ["legraise_supine_dk1.mp4", "legraise_supine_dk2.mp4"])
+def test_leg_raise_count_matches_label(analysed, name):
+    analysis, info = analysed(name, "straight_leg_raise")
+    label = LABELS[name]
+    assert len(analysis.result.reps) == label["reps_complete"]
+    tops = label["tops_s"][: label["reps_complete"]]
+    assert [r.peak_s for r in analysis.result.reps] == pytest.approx(tops, abs=0.4)
+    assert analysis.result.side == "both"  # a double-leg raise
+
+
+def test_dk1_straight_knees_dk2_bent_knees(analysed):
+    dk1, _ = analysed("legraise_supine_dk1.mp4", "straight_leg_raise")
+    dk2, _ = analysed("legraise_supine_dk2.mp4", "straight_leg_raise")
+    assert "knee_bent" not in {f.code for f in dk1.result.faults}
+    assert "knee_bent" in {f.code for f in dk2.result.faults}
+
+
+def test_tree_pose_stance_matches_label(analysed):
+    analysis, _ = analysed("treepose_sheknows.mp4", "single_leg_balance")
+    (start, end), = LABELS["treepose_sheknows.mp4"]["single_leg_intervals_s"]
+    holds = analysis.result.holds
+    assert len(holds) == 1
+    assert holds[0].start_s == pytest.approx(start, abs=0.3) and holds[0].end_s == pytest.approx(end, abs=0.3)
+
+
+def test_edited_tutorial_close_ups_are_refused_not_scored(analysed):
+    """treepose_howcast cuts to close-ups: those spans are refused, and no hold spans a refusal."""
+    analysis, _ = analysed("treepose_howcast.mp4", "single_leg_balance")
+    refused = analysis.result.refused
+    assert any(e.code == "not_full_body" and e.end_s - e.start_s > 2.0 for e in refused)
+    for hold in analysis.result.holds:
+        for e in refused:
+            assert not (e.start_s > hold.start_s + 0.05 and e.end_s < hold.end_s - 0.05)
+    assert len(analysis.result.holds) >= 3
+
+
+def formcheck(*args):
+    return subprocess.run([sys.executable, "-m", "formcheck.cli", *map(str, args)], capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_cli_writes_report_csv_and_browser_playable_video(tmp_path):
+    out = tmp_path / "r.json"
+    run = formcheck("analyze", clip("legraise_supine_dk2.mp4"), "--exercise", "straight_leg_raise", "--json", out,
+                    "--csv", tmp_path / "f.csv", "--annotated", tmp_path / "a.mp4", "-q")
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""  # no native log noise, no warnings
+    report = json.loads(out.read_text())
+    for key in ("schema", "exercise", "video", "side", "view", "reps", "holds", "faults", "refused", "summary"):
+        assert key in report
+    assert report["schema"] == "formcheck.report/1" and report["view"] == "side"
+    assert set(report["video"]) >= {"path", "duration_s", "fps", "frames", "width", "height"}
+    assert report["video"]["frames"] == 207 and report["summary"]["rep_count"] == 3
+    for rep in report["reps"]:
+        assert set(rep) >= {"index", "start_s", "peak_s", "end_s", "side", "metrics", "faults"}
+    for fault in report["faults"]:
+        assert set(fault) >= {"code", "start_s", "end_s", "message", "rep"}
+    assert any(f["message"] == "Keep your knee straight" for f in report["faults"])
+    rows = (tmp_path / "f.csv").read_text().splitlines()
+    assert len(rows) == 208 and rows[0].startswith("t_s,present")
+    with av.open(str(tmp_path / "a.mp4")) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264" and stream.codec_context.pix_fmt == "yuv420p"
+        assert sum(1 for _ in container.decode(stream)) == 207
+
+
+@pytest.mark.parametrize("content,name", [(b"", "empty.mp4"), (b"hello, not a video\n" * 50, "text.mp4"),
+                                          (None, "missing.mp4")])
+def test_cli_bad_input_is_one_clear_line_and_no_output(tmp_path, content, name):
+    video = tmp_path / name
+    if content is not None:
+        video.write_bytes(content)
+    out = tmp_path / "r.json"
+    run = formcheck("analyze", video, "--exercise", "straight_leg_raise", "--json", out)
+    assert run.returncode != 0
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("formcheck: error:") and name in lines[0]
+    assert "Traceback" not in run.stderr and not out.exists()
+
+
+def test_cli_unknown_exercise_and_exercises_listing(tmp_path):
+    run = formcheck("analyze", clip("legraise_supine_dk1.mp4"), "--exercise", "cartwheel")
+    assert run.returncode != 0 and "unknown exercise 'cartwheel'" in run.stderr and "Traceback" not in run.stderr
+    listing = formcheck("exercises")
+    assert listing.returncode == 0
+    assert "straight_leg_raise" in listing.stdout and "single_leg_balance" in listing.stdout
+    assert "Keep your knee straight" in listing.stdout and "knee_bent_deg=128.0" in listing.stdout
