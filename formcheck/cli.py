@@ -64,7 +64,8 @@ def _progress(label: str, quiet: bool):
 
 def cmd_analyze(args) -> int:
     from .analyze import analyze_video, write_annotated
-    from .report import build_report, frames_csv, report_json, write_atomic
+    from .files import write_atomic
+    from .report import build_report, frames_csv, report_json
 
     video = Path(args.video)
     for out in (args.json, args.csv, args.annotated):

@@ -17,13 +17,13 @@ import struct
 import subprocess
 import sys
 import tarfile
-import tempfile
 import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ModelError
+from .files import write_atomic
 
 VARIANTS = ("lite", "full", "heavy")
 DEFAULT_VARIANT = "full"
@@ -134,7 +134,7 @@ def prepare(variant: str = DEFAULT_VARIANT, quiet: bool = False) -> Path:
     expected = pinned_sums().get(path.name)
     if expected and sha256_of(data) != expected:
         raise ModelError(f"built pose model '{variant}' does not match models/SHA256SUMS; the sources may have changed")
-    _write_atomic(path, data)
+    write_atomic(path, data)
     _sidecar(path).unlink(missing_ok=True)
     say(f"pose model '{variant}' ready -> {path}")
     return path
@@ -148,7 +148,7 @@ def _try_official(variant: str, path: Path) -> bool:
         return False
     if not _looks_like_bundle(data):
         return False
-    _write_atomic(path, data)
+    write_atomic(path, data)
     _sidecar(path).write_text(sha256_of(data) + "\n")
     return True
 
@@ -166,17 +166,6 @@ def _looks_like_bundle(data: bytes) -> bool:
             )
     except zipfile.BadZipFile:
         return False
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --- building from the registries ------------------------------------------------------------

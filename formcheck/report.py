@@ -1,6 +1,6 @@
 """The analysis report (`../shared/docs/report-schema.md`): a public contract, so keys are only ever added.
 
-Also the per-frame CSV. Both are written atomically: a reader never sees half a file.
+Also the per-frame CSV.
 """
 
 from __future__ import annotations
@@ -9,11 +9,8 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 from collections import Counter
 from dataclasses import asdict, fields
-from pathlib import Path
 
 from . import __version__
 from .exercises import CATALOGUE
@@ -99,20 +96,6 @@ def _csv_value(v):
     if isinstance(v, float):
         return "" if not math.isfinite(v) else f"{v:.4g}" if abs(v) < 1 else f"{v:.2f}"
     return v
-
-
-def write_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write via a temporary file in the same folder, then rename: all or nothing."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def report_json(report: dict) -> str:

@@ -14,19 +14,20 @@ def test_page_asks_the_safety_questions_first():
     assert at.selectbox == [] or len(at.selectbox) == 0  # no exercise before the screen is answered
 
 
-def test_thrombosis_signs_block_exercising():
+def answered(calf: str, nerve: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=30).run()
-    at.radio[0].set_value("Yes")
-    at.radio[1].set_value("No")
-    at.run()
+    at.radio[0].set_value(calf)
+    at.radio[1].set_value(nerve)
+    return at.run()
+
+
+def test_thrombosis_signs_block_exercising():
+    at = answered("Yes", "No")
     assert any("thrombosis" in e.value for e in at.error)
     assert len(at.selectbox) == 0
 
 
 def test_nerve_symptoms_warn_and_clear_screen_shows_the_exercises():
-    at = AppTest.from_file(APP, default_timeout=30).run()
-    at.radio[0].set_value("No")
-    at.radio[1].set_value("Yes")
-    at.run()
+    at = answered("No", "Yes")
     assert any("stop stretching" in w.value for w in at.warning)
     assert set(at.selectbox[0].options) == {"Straight-leg raise", "Single-leg balance"}
