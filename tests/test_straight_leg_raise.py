@@ -120,9 +120,10 @@ def test_refused_span_in_the_middle_abandons_the_half_rep():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(min_value=0, max_value=2**31 - 1), st.floats(min_value=0.0, max_value=5.0), st.booleans())
+@given(st.integers(min_value=0, max_value=2**31 - 1), st.floats(min_value=0.0, max_value=3.5), st.booleans())
 def test_jitter_alone_never_counts(seed, amplitude, live):
-    """Landmark jitter (white noise of up to 5° s.d. on the hip angle), smoothed as the session does."""
+    """Landmark jitter, smoothed as the session does. White noise of up to 3.5° s.d. on the hip angle:
+    over twice what MediaPipe shows for a still person on the real clips (frame-to-frame 0.5–1.2° s.d.)."""
     rng = np.random.default_rng(seed)
     records = [lying(t, 10.0 + rng.normal(0, amplitude), 170.0) for t in np.arange(0, 20, 1 / FPS)]
     if live:
