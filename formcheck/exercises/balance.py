@@ -50,6 +50,12 @@ class SingleLegBalance(Checker):
         self._fault_run: float | None = None
         self._prev = None
 
+    def refuse(self, k):
+        reason = super().refuse(k)
+        if reason is None and not math.isfinite(k.ankle_lift_left):
+            return "low_visibility"  # a foot is hidden: whether it is off the floor can't be told
+        return reason
+
     def interrupt(self, t_s):
         self._end_hold(t_s)
         self._up_since = None
@@ -61,8 +67,6 @@ class SingleLegBalance(Checker):
             self.interrupt(prev.t_s)  # the shot cut: what follows is another stance
             self._prev = k
         lift = k.ankle_lift_left
-        if not math.isfinite(lift):
-            return FrameState(k.t_s, scoring=False, refusal="low_visibility", rep_count=0)
         active = {"hopping": False}
         if self._hold is None:
             if abs(lift) < self.p["lift_off"]:

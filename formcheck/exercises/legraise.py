@@ -50,6 +50,8 @@ class StraightLegRaise(Checker):
 
     def refuse(self, k):
         reason = super().refuse(k)
+        if reason is None and not finite(k.hip_left_deg, k.hip_right_deg):
+            return "low_visibility"
         if reason is None and not k.trunk_incline_deg >= self.p["lying_min_incline_deg"]:
             return "wrong_view"  # standing or sitting: this checker judges a raise lying on the back
         return reason
@@ -60,8 +62,6 @@ class StraightLegRaise(Checker):
 
     def score(self, k) -> FrameState:
         flex = {s: k.hip_flexion_deg(s) for s in ("left", "right")}
-        if not finite(*flex.values()):
-            return FrameState(k.t_s, scoring=False, refusal="low_visibility", rep_count=len(self.reps))
         lift = max(flex.values())
         event, cycle = self.counter.update(k.t_s, lift)
         in_rep = self.counter.current is not None
