@@ -12,6 +12,7 @@ import math
 from dataclasses import replace
 
 import numpy as np
+from scipy.ndimage import median_filter
 from scipy.signal import butter, filtfilt
 
 from .kinematics import SMOOTHED_FIELDS, Kinematics
@@ -20,7 +21,10 @@ CUTOFF_HZ = 3.0  # human exercise movement lives well below this; jitter lives a
 
 
 def _filter_runs(values: np.ndarray, fs: float, cutoff_hz: float) -> np.ndarray:
-    """Low-pass each finite run of `values` on its own (NaN gaps stay NaN)."""
+    """Low-pass each finite run of `values` on its own (NaN gaps stay NaN).
+
+    A 5-sample median first removes single-frame landmark glitches (a hip that jumps for one frame),
+    which a linear filter would only spread out."""
     out = values.copy()
     if fs <= 2 * cutoff_hz:
         return out
@@ -29,7 +33,7 @@ def _filter_runs(values: np.ndarray, fs: float, cutoff_hz: float) -> np.ndarray:
     edges = np.flatnonzero(np.diff(np.concatenate(([0], finite.astype(np.int8), [0]))))
     for start, stop in zip(edges[::2], edges[1::2]):
         if stop - start > 3 * max(len(a), len(b)):
-            out[start:stop] = filtfilt(b, a, values[start:stop])
+            out[start:stop] = filtfilt(b, a, median_filter(values[start:stop], size=5, mode="nearest"))
     return out
 
 
