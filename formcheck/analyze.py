@@ -23,7 +23,7 @@ def analyze_video(path: str | Path, exercise: str, params: dict | None = None,
     make_checker(exercise, params)  # a bad exercise or setting fails before any decoding
     info = probe(path)
     session = Session(exercise, info.width, info.height, params)
-    with PoseEstimator(variant) as estimator:
+    with PoseEstimator(variant, masks=CATALOGUE[exercise].needs_mask) as estimator:
         for frame in read_frames(path):
             session.add(estimator.detect(frame.rgb, frame.t_s), frame.t_s)
             if progress:

@@ -59,6 +59,7 @@ class Kinematics:
     hip_mid_y: float = float("nan")
     torso_px: float = float("nan")  # shoulder-midpoint to hip-midpoint length in pixels
     shoulder_spread: float = float("nan")  # shoulder-to-shoulder distance ÷ torso length (≈0 side-on, ≈0.7 front-on)
+    back_bow: float = float("nan")  # the back outline's bow ÷ trunk length, from the segmentation mask (silhouette.py)
     body_in_frame: bool = False  # shoulders, hips, knees and ankles inside the picture
     body_visible: bool = False  # the near side of the body is seen well enough (visibility gate)
 
@@ -114,8 +115,10 @@ def _foot_lift_left(pose: Pose, pixels: np.ndarray, vis: np.ndarray) -> float:
     return float(np.sign(image) * min(abs(image), abs(world)))
 
 
-def measure(pose: Pose | None, width: int, height: int, t_s: float | None = None) -> Kinematics:
-    """Angles and framing of one pose; a `Kinematics` with present=False when nobody is there."""
+def measure(pose: Pose | None, width: int, height: int, t_s: float | None = None,
+            back_bow: float = float("nan")) -> Kinematics:
+    """Angles and framing of one pose; a `Kinematics` with present=False when nobody is there.
+    `back_bow` comes from the silhouette (silhouette.py), when the exercise asks for masks."""
     if pose is None:
         return Kinematics(t_s=float(t_s if t_s is not None else 0.0))
     scale = np.array([width, height], dtype=np.float64)
@@ -155,6 +158,7 @@ def measure(pose: Pose | None, width: int, height: int, t_s: float | None = None
         ankle_right_x=float(p[R_ANKLE][0]), ankle_right_y=float(p[R_ANKLE][1]),
         hip_mid_x=float(hip_mid[0]), hip_mid_y=float(hip_mid[1]), torso_px=torso,
         shoulder_spread=float(np.linalg.norm(p[L_SHOULDER] - p[R_SHOULDER]) / torso) if torso > 0 else float("nan"),
+        back_bow=back_bow,
         body_in_frame=in_frame,
         body_visible=visible,
     )

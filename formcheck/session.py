@@ -13,6 +13,7 @@ from .exercises import make_checker
 from .exercises.base import CheckResult, FrameState
 from .kinematics import Kinematics, measure
 from .pose import Pose, PoseSeries
+from .silhouette import back_outline
 from .smoothing import LiveSmoother, zero_phase
 
 
@@ -23,6 +24,7 @@ class Analysis:
     states: list[FrameState]  # one per frame
     result: CheckResult
     poses: PoseSeries  # raw landmarks, for storage and the overlay
+    outlines: list  # per frame: the back outline points (n×2 pixels) measured from the mask, or None
     params: dict  # the exercise settings in force (defaults + prescription)
 
 
@@ -37,12 +39,15 @@ class Session:
         self._raw: list[Kinematics] = []
         self._states: list[FrameState] = []
         self._smoothed: list[Kinematics] = []
+        self._outlines: list = []
 
     def add(self, pose: Pose | None, t_s: float) -> FrameState | None:
         """Feed one frame's pose (None when nobody was found). Live sessions return the frame's state."""
         self._times.append(t_s)
         self._poses.append(pose)
-        record = measure(pose, self.width, self.height, t_s)
+        outline = back_outline(pose, pose.mask) if pose is not None else None
+        self._outlines.append(outline.points if outline is not None else None)
+        record = measure(pose, self.width, self.height, t_s, outline.deviation if outline else float("nan"))
         if not self.live:
             self._raw.append(record)
             return None
@@ -58,7 +63,8 @@ class Session:
             self._states = [self.checker.update(k) for k in self._smoothed]
         result = self.checker.finish()
         poses = PoseSeries.from_poses(self._times, self._poses, self.width, self.height)
-        return Analysis(self.exercise, self._smoothed, self._states, result, poses, dict(self.checker.p))
+        return Analysis(self.exercise, self._smoothed, self._states, result, poses, self._outlines,
+                        dict(self.checker.p))
 
 
 def analyze_series(series: PoseSeries, exercise: str, params: dict | None = None, live: bool = False) -> Analysis:

@@ -33,6 +33,7 @@ class ExerciseSpec:
     faults: tuple[FaultSpec, ...]
     defaults: dict[str, Any]  # sets, reps, targets, thresholds (a prescription may override)
     source: str  # where in the catalogue / seeds each rule comes from
+    needs_mask: bool = False  # the checker reads the back's silhouette (segmentation masks cost time)
 
     def fault(self, code: str) -> FaultSpec:
         return next(f for f in self.faults if f.code == code)
@@ -302,3 +303,78 @@ class Checker:
         faults = self.faults.finish(self._t, self.fault_min_s)
         refused = self.refusals.finish(self._t, {r: REFUSAL_MIN_S for r in REFUSAL_CUES})
         return CheckResult(self.reps, self.holds, faults, refused, self.working_side())
+
+
+class RepChecker(Checker):
+    """A checker that counts up-and-back cycles of one angle (hip flexion, knee flexion, …).
+
+    Subclasses say what the counted signal is, which faults a frame shows, and what a finished rep
+    records; counting, fault episodes, rep attribution and the lowering phase live here.
+    """
+
+    def __init__(self, params=None):
+        super().__init__(params)
+        self.counter = CycleCounter(self.p["rise_deg"], min_peak=self.p.get("min_peak_deg", self.p["rise_deg"]),
+                                    min_cycle_s=self.p["min_rep_s"])
+        self._rep_faults: set[str] = set()
+        self._lowering_rep: Rep | None = None
+        self._whole_rep_codes: set[str] = set()
+
+    # --- what subclasses say --------------------------------------------------------------------
+    def signal(self, k: Kinematics) -> float:
+        raise NotImplementedError
+
+    def frame_faults(self, k: Kinematics, cycle: Cycle | None) -> dict[str, bool]:
+        """Faults this frame shows; `cycle` is the rep in progress (None between reps)."""
+        return {}
+
+    def rep_started(self, k: Kinematics, cycle: Cycle) -> None:
+        pass
+
+    def rep_done(self, rep: Rep, cycle: Cycle) -> None:
+        """Fill in the side, metrics and per-rep faults of a rep that just completed."""
+
+    def rep_landed(self, rep: Rep, cycle: Cycle) -> None:
+        """The lowering of `rep` has ended (e.g. time it)."""
+
+    def angles(self, k: Kinematics) -> dict[str, float]:
+        return {}
+
+    # --- the machinery --------------------------------------------------------------------------
+    def interrupt(self, t_s):
+        self.counter.reset()
+        self._lowering_rep = None
+
+    def rep_fault(self, rep: Rep, code: str, start_s: float, end_s: float) -> None:
+        self.faults.closed.append(Episode(code, start_s, end_s, rep.index))
+        rep.faults = sorted(set(rep.faults) | {code})
+        self._whole_rep_codes.add(code)
+
+    def score(self, k: Kinematics) -> FrameState:
+        event, cycle = self.counter.update(k.t_s, self.signal(k))
+        if event == "started":
+            self._lowering_rep, self._rep_faults = None, set()
+            self.rep_started(k, cycle)
+        self.faults.update(k.t_s, self.frame_faults(k, self.counter.current), self.fault_min_s,
+                           rep=len(self.reps) + 1)
+        now = self.faults.active(k.t_s, self.fault_min_s)
+        self._rep_faults.update(now)
+        if event == "completed":
+            rep = Rep(index=len(self.reps) + 1, start_s=cycle.start_s, peak_s=cycle.peak_s, end_s=cycle.end_s,
+                      side=None, faults=sorted(self._rep_faults))
+            self.rep_done(rep, cycle)
+            self.reps.append(rep)
+            self._lowering_rep = rep
+        if self._lowering_rep is not None and cycle is not None and cycle.end_s is not None:
+            self._lowering_rep.end_s = cycle.end_s
+        if event == "landed" and self._lowering_rep is not None:
+            self.rep_landed(self._lowering_rep, cycle)
+        state = FrameState(k.t_s, scoring=True, rep_count=len(self.reps), angles=self.angles(k))
+        return with_cue(state, self.spec, now + self._recent_rep_faults(k.t_s))
+
+    def _recent_rep_faults(self, t_s: float) -> list[str]:
+        """Faults judged on a whole rep (range, speed) stay on screen for two seconds after it."""
+        last = self.reps[-1] if self.reps else None
+        if last is None or t_s - last.end_s > 2.0:
+            return []
+        return [f for f in last.faults if f in self._whole_rep_codes]

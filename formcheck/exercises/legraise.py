@@ -10,7 +10,7 @@ with the pelvis curl of the raise while the head stays on the floor, so it would
 
 from __future__ import annotations
 
-from .base import Checker, Episode, ExerciseSpec, FaultSpec, FrameState, CycleCounter, Rep, finite, with_cue
+from .base import ExerciseSpec, FaultSpec, RepChecker, finite
 
 SPEC = ExerciseSpec(
     name="straight_leg_raise",
@@ -35,18 +35,16 @@ SPEC = ExerciseSpec(
     },
     source="K ex. 1 (lie on your back, lift the leg of the painful knee, 3 × 10, build to 3 × 20, twice a day)",
 )
+SIDES = ("left", "right")
 
 
-class StraightLegRaise(Checker):
+class StraightLegRaise(RepChecker):
     spec = SPEC
 
     def __init__(self, params=None):
         super().__init__(params)
-        self.counter = CycleCounter(self.p["rise_deg"], min_peak=self.p["rise_deg"], min_cycle_s=self.p["min_rep_s"])
-        self._rep_faults: set[str] = set()
-        self._rep_min_knee = float("inf")
-        self._rep_peaks: dict[str, float] = {}
-        self._lowering_rep: Rep | None = None
+        self._min_knee = float("inf")
+        self._peaks: dict[str, float] = {}
 
     def refuse(self, k):
         reason = super().refuse(k)
@@ -56,71 +54,44 @@ class StraightLegRaise(Checker):
             return "wrong_view"  # standing or sitting: this checker judges a raise lying on the back
         return reason
 
-    def interrupt(self, t_s):
-        self.counter.reset()
-        self._lowering_rep = None
+    def signal(self, k):
+        return max(k.hip_flexion_deg(s) for s in SIDES)
 
-    def score(self, k) -> FrameState:
-        flex = {s: k.hip_flexion_deg(s) for s in ("left", "right")}
-        lift = max(flex.values())
-        event, cycle = self.counter.update(k.t_s, lift)
-        in_rep = self.counter.current is not None
-        if event == "started":
-            self._lowering_rep = None
-            self._rep_faults, self._rep_min_knee = set(), float("inf")
-            self._rep_peaks = {s: flex[s] - cycle.base for s in flex}
+    def _knee(self, k) -> float:
+        """The knee of the lifted leg (of the better-seen one when both are up)."""
+        lift = self.signal(k)
+        lifted = [s for s in SIDES if k.hip_flexion_deg(s) >= lift - 15.0]
+        return k.knee_deg(max(lifted, key=k.leg_visibility))
 
-        active = {"knee_bent": False}
-        lifted = [s for s in flex if flex[s] >= lift - 15.0]
-        knee = k.knee_deg(max(lifted, key=k.leg_visibility))
-        if in_rep:
-            for s in flex:
-                self._rep_peaks[s] = max(self._rep_peaks[s], flex[s] - self.counter.current.base)
-            if lift >= self.counter.current.base + self.p["rise_deg"] / 2 and finite(knee):
-                self._rep_min_knee = min(self._rep_min_knee, knee)
-                active["knee_bent"] = knee < self.p["knee_bent_deg"]
-        self.faults.update(k.t_s, active, self.fault_min_s, rep=len(self.reps) + 1)
-        now = self.faults.active(k.t_s, self.fault_min_s)
-        self._rep_faults.update(now)
+    def rep_started(self, k, cycle):
+        self._min_knee = float("inf")
+        self._peaks = {s: k.hip_flexion_deg(s) - cycle.base for s in SIDES}
 
-        if event == "completed":
-            self._complete(cycle)
-        if self._lowering_rep is not None and cycle is not None and cycle.end_s is not None:
-            self._lowering_rep.end_s = cycle.end_s
-        if event == "landed":
-            self._landed(cycle)
+    def frame_faults(self, k, cycle):
+        if cycle is None:
+            return {"knee_bent": False}
+        for s in SIDES:
+            self._peaks[s] = max(self._peaks[s], k.hip_flexion_deg(s) - cycle.base)
+        knee = self._knee(k)
+        leg_up = self.signal(k) >= cycle.base + self.p["rise_deg"] / 2
+        if leg_up and finite(knee):
+            self._min_knee = min(self._min_knee, knee)
+        return {"knee_bent": leg_up and knee < self.p["knee_bent_deg"]}
 
-        state = FrameState(k.t_s, scoring=True, rep_count=len(self.reps),
-                           angles={"hip flexion": lift, "knee": knee})
-        return with_cue(state, self.spec, now + self._recent_rep_faults(k.t_s))
-
-    def _complete(self, cycle) -> None:
-        rise = max(self._rep_peaks.values())
-        lifted = [s for s, r in self._rep_peaks.items() if r >= 0.5 * rise]
-        rep = Rep(
-            index=len(self.reps) + 1, start_s=cycle.start_s, peak_s=cycle.peak_s, end_s=cycle.end_s,
-            side=lifted[0] if len(lifted) == 1 else "both",
-            metrics={"peak_hip_flexion_deg": round(cycle.peak, 1),
-                     "min_knee_angle_deg": round(self._rep_min_knee, 1) if finite(self._rep_min_knee) else None},
-        )
+    def rep_done(self, rep, cycle):
+        rise = max(self._peaks.values())
+        lifted = [s for s, r in self._peaks.items() if r >= 0.5 * rise]
+        rep.side = lifted[0] if len(lifted) == 1 else "both"
+        rep.metrics = {"peak_hip_flexion_deg": round(cycle.peak, 1),
+                       "min_knee_angle_deg": round(self._min_knee, 1) if finite(self._min_knee) else None}
         if cycle.peak < self.p["target_flexion_deg"]:
-            self.faults.closed.append(Episode("range_small", cycle.start_s, cycle.end_s, rep.index))
-            self._rep_faults.add("range_small")
-        rep.faults = sorted(self._rep_faults)
-        self.reps.append(rep)
-        self._lowering_rep = rep
+            self.rep_fault(rep, "range_small", cycle.start_s, cycle.end_s)
 
-    def _landed(self, cycle) -> None:
-        rep = self._lowering_rep
-        lowering_s = cycle.landed_s - (cycle.leave_top_s or cycle.peak_s)
-        rep.metrics["lowering_s"] = round(lowering_s, 2)
-        if lowering_s < self.p["lowering_min_s"]:
-            self.faults.closed.append(Episode("dropped", cycle.leave_top_s or cycle.peak_s, cycle.landed_s, rep.index))
-            rep.faults = sorted(set(rep.faults) | {"dropped"})
+    def rep_landed(self, rep, cycle):
+        top = cycle.leave_top_s or cycle.peak_s
+        rep.metrics["lowering_s"] = round(cycle.landed_s - top, 2)
+        if cycle.landed_s - top < self.p["lowering_min_s"]:
+            self.rep_fault(rep, "dropped", top, cycle.landed_s)
 
-    def _recent_rep_faults(self, t_s: float) -> list[str]:
-        """Per-rep faults (range, drop) stay on screen for two seconds after the rep."""
-        last = self.reps[-1] if self.reps else None
-        if last and t_s - last.end_s <= 2.0:
-            return [f for f in last.faults if f in ("range_small", "dropped")]
-        return []
+    def angles(self, k):
+        return {"hip flexion": self.signal(k), "knee": self._knee(k)}
