@@ -51,6 +51,7 @@ def write_annotated(path: str | Path, analysis: Analysis, out: str | Path, progr
             i = frame.index
             if i >= n:
                 break
-            writer.write(draw(frame.rgb, analysis.poses.pose(i), analysis.states[i], spec, target), frame.t_s)
+            frame_rgb = draw(frame.rgb, analysis.poses.pose(i), analysis.states[i], spec, target, analysis.outlines[i])
+            writer.write(frame_rgb, frame.t_s)
             if progress:
                 progress(i + 1, n)

@@ -13,6 +13,7 @@ from .pose import Pose
 BONES = [(11, 12), (11, 23), (12, 24), (23, 24), (11, 13), (13, 15), (12, 14), (14, 16),
          (23, 25), (25, 27), (27, 29), (29, 31), (27, 31), (24, 26), (26, 28), (28, 30), (30, 32), (28, 32)]
 GREEN, RED, WHITE, GREY, AMBER = (40, 200, 90), (230, 60, 50), (255, 255, 255), (150, 150, 150), (250, 180, 40)
+CYAN = (40, 200, 230)
 
 
 def _text(img, text, org, scale, color, thickness=2):
@@ -20,8 +21,10 @@ def _text(img, text, org, scale, color, thickness=2):
     cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, color, thickness, cv2.LINE_AA)
 
 
-def draw(rgb: np.ndarray, pose: Pose | None, state: FrameState, spec: ExerciseSpec, target: str = "") -> np.ndarray:
-    """A copy of the RGB frame with the overlay; colours say scoring (green), fault (red) or not scoring (grey)."""
+def draw(rgb: np.ndarray, pose: Pose | None, state: FrameState, spec: ExerciseSpec, target: str = "",
+         back: np.ndarray | None = None) -> np.ndarray:
+    """A copy of the RGB frame with the overlay; colours say scoring (green), fault (red) or not scoring (grey).
+    `back` is the measured back outline (pixels), drawn so the rounding judgement can be seen."""
     img = np.ascontiguousarray(rgb).copy()
     h, w = img.shape[:2]
     unit = max(h, w) / 1000.0
@@ -36,6 +39,10 @@ def draw(rgb: np.ndarray, pose: Pose | None, state: FrameState, spec: ExerciseSp
         for i in range(11, 33):
             if seen[i]:
                 cv2.circle(img, pts[i], thick + 1, WHITE, -1, cv2.LINE_AA)
+
+    if back is not None and len(back) > 1:
+        outline = np.round(back).astype(np.int32).reshape(-1, 1, 2)
+        cv2.polylines(img, [outline], False, RED if "back_rounded" in state.faults else CYAN, thick + 1, cv2.LINE_AA)
 
     scale = 0.9 * unit
     line = round(38 * unit)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from ..errors import FormcheckError
 from .balance import SingleLegBalance
 from .base import Checker, ExerciseSpec
+from .hinge import HipHinge
 from .legraise import StraightLegRaise
 
-CHECKERS: dict[str, type[Checker]] = {c.spec.name: c for c in (StraightLegRaise, SingleLegBalance)}
+CHECKERS: dict[str, type[Checker]] = {c.spec.name: c for c in (StraightLegRaise, SingleLegBalance, HipHinge)}
 CATALOGUE: dict[str, ExerciseSpec] = {name: c.spec for name, c in CHECKERS.items()}
 
 

@@ -1,0 +1,87 @@
+"""Hip hinge (good morning / Romanian deadlift pattern): the drill that teaches the stretches' hinge.
+
+Counts hinge-down-and-up cycles of hip flexion. `back_rounded` reads the back's silhouette (see
+silhouette.py): the outline's bow, less what it was standing up (at most 0.02, so a slouched start
+earns no credit), held for a quarter second while bent. Calibrated on the real side-on clips: flat
+backs (rdl_side_flat, both knee-bend RDLs, a barbell deadlift, a standing hamstring stretch) never bow
+more than 0.04 of the trunk length; the deliberately rounded RDL and a rolled-down forward fold bow 0.09–0.11.
+`knee_bent` (beyond soft): the better-seen knee under 118° at depth — soft-knee RDLs read 125–140°,
+the squatted-down RDL 92–107°.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .base import ExerciseSpec, FaultSpec, RepChecker, finite
+
+SPEC = ExerciseSpec(
+    name="hip_hinge",
+    title="Hip hinge",
+    kind="reps",
+    views=("side",),
+    camera="Side-on, at hip height, 2–3 m away, whole body in view; wear clothes that show your back's outline.",
+    measures="hip flexion, the back's silhouette (rounding vs hinging), knee bend",
+    faults=(
+        FaultSpec("back_rounded", "Hinge from your hips, keep your back straight"),
+        FaultSpec("knee_bent", "Keep your knees soft, not bent — push your hips back"),
+    ),
+    defaults={
+        "reps": 10,
+        "back_bow_max": 0.05,  # outline bow beyond the upright one, ÷ trunk length
+        "upright_bow_cap": 0.02,  # the most of a standing bow that is subtracted
+        "knee_bent_deg": 118.0,
+        "rise_deg": 25.0,
+        "min_rep_s": 0.8,
+    },
+    source="H principles: \"focus on hinging at the hips\", \"Maintain Proper Form\" (back straight); catalogue hip_hinge",
+    needs_mask=True,
+)
+
+
+class HipHinge(RepChecker):
+    spec = SPEC
+
+    def __init__(self, params=None):
+        super().__init__(params)
+        self._upright_bow = self.p["upright_bow_cap"]
+        self._max_bow = math.nan
+        self._min_knee = math.inf
+
+    def refuse(self, k):
+        reason = super().refuse(k)
+        if reason is None and not finite(k.hip_left_deg, k.hip_right_deg):
+            return "low_visibility"
+        return reason
+
+    def signal(self, k):
+        return 180.0 - (k.hip_left_deg + k.hip_right_deg) / 2
+
+    def _knee(self, k) -> float:
+        return k.knee_deg("left" if k.vis_leg_left >= k.vis_leg_right else "right")
+
+    def rep_started(self, k, cycle):
+        self._max_bow, self._min_knee = math.nan, math.inf
+
+    def frame_faults(self, k, cycle):
+        if cycle is None:
+            if finite(k.back_bow):  # standing between reps: what this back looks like upright
+                self._upright_bow = min(self.p["upright_bow_cap"], 0.9 * self._upright_bow + 0.1 * k.back_bow)
+            return {"back_rounded": False, "knee_bent": False}
+        bent = self.signal(k) >= cycle.base + self.p["rise_deg"]
+        bow = k.back_bow - self._upright_bow
+        knee = self._knee(k)
+        if bent:
+            self._max_bow = bow if not finite(self._max_bow) else max(self._max_bow, bow) if finite(bow) else self._max_bow
+            self._min_knee = min(self._min_knee, knee) if finite(knee) else self._min_knee
+        return {"back_rounded": bent and finite(bow) and bow >= self.p["back_bow_max"],
+                "knee_bent": bent and finite(knee) and knee < self.p["knee_bent_deg"]}
+
+    def rep_done(self, rep, cycle):
+        rep.side = None
+        rep.metrics = {"peak_hip_flexion_deg": round(cycle.peak, 1),
+                       "min_knee_angle_deg": round(self._min_knee, 1) if finite(self._min_knee) else None,
+                       "max_back_bow": round(self._max_bow, 3) if finite(self._max_bow) else None}
+
+    def angles(self, k):
+        return {"hip flexion": self.signal(k), "knee": self._knee(k)}
