@@ -30,4 +30,6 @@ def test_thrombosis_signs_block_exercising():
 def test_nerve_symptoms_warn_and_clear_screen_shows_the_exercises():
     at = answered("No", "Yes")
     assert any("stop stretching" in w.value for w in at.warning)
-    assert set(at.selectbox[0].options) == {"Straight-leg raise", "Single-leg balance"}
+    from formcheck.exercises import CATALOGUE
+
+    assert set(at.selectbox[0].options) == {spec.title for spec in CATALOGUE.values()}
