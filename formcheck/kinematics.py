@@ -59,6 +59,8 @@ class Kinematics:
     hip_mid_y: float = float("nan")
     torso_px: float = float("nan")  # shoulder-midpoint to hip-midpoint length in pixels
     shoulder_spread: float = float("nan")  # shoulder-to-shoulder distance ÷ torso length (≈0 side-on, ≈0.7 front-on)
+    knee_over_toe_left: float = float("nan")  # knee ahead of the toes (+) in shin lengths, along the facing direction
+    knee_over_toe_right: float = float("nan")
     back_bow: float = float("nan")  # the back outline's bow ÷ trunk length, from the segmentation mask (silhouette.py)
     body_in_frame: bool = False  # shoulders, hips, knees and ankles inside the picture
     body_visible: bool = False  # the near side of the body is seen well enough (visibility gate)
@@ -68,6 +70,9 @@ class Kinematics:
 
     def knee_deg(self, side: str) -> float:
         return self.knee_left_deg if side == "left" else self.knee_right_deg
+
+    def knee_over_toe(self, side: str) -> float:
+        return self.knee_over_toe_left if side == "left" else self.knee_over_toe_right
 
     def ankle_xy(self, side: str) -> tuple[float, float]:
         return (self.ankle_left_x, self.ankle_left_y) if side == "left" else (self.ankle_right_x, self.ankle_right_y)
@@ -115,6 +120,15 @@ def _foot_lift_left(pose: Pose, pixels: np.ndarray, vis: np.ndarray) -> float:
     return float(np.sign(image) * min(abs(image), abs(world)))
 
 
+def _knee_over_toe(p: np.ndarray, knee: int, ankle: int, heel: int, toe: int) -> float:
+    """How far the knee is ahead of the toes, along the foot's direction, in shin lengths (side view)."""
+    foot = p[toe][0] - p[heel][0]
+    shin = float(np.linalg.norm(p[knee] - p[ankle]))
+    if abs(foot) < 1 or shin < 1:
+        return float("nan")
+    return float((p[knee][0] - p[toe][0]) * np.sign(foot) / shin)
+
+
 def measure(pose: Pose | None, width: int, height: int, t_s: float | None = None,
             back_bow: float = float("nan")) -> Kinematics:
     """Angles and framing of one pose; a `Kinematics` with present=False when nobody is there.
@@ -158,6 +172,8 @@ def measure(pose: Pose | None, width: int, height: int, t_s: float | None = None
         ankle_right_x=float(p[R_ANKLE][0]), ankle_right_y=float(p[R_ANKLE][1]),
         hip_mid_x=float(hip_mid[0]), hip_mid_y=float(hip_mid[1]), torso_px=torso,
         shoulder_spread=float(np.linalg.norm(p[L_SHOULDER] - p[R_SHOULDER]) / torso) if torso > 0 else float("nan"),
+        knee_over_toe_left=_knee_over_toe(p, L_KNEE, L_ANKLE, L_HEEL, L_FOOT),
+        knee_over_toe_right=_knee_over_toe(p, R_KNEE, R_ANKLE, R_HEEL, R_FOOT),
         back_bow=back_bow,
         body_in_frame=in_frame,
         body_visible=visible,

@@ -7,8 +7,9 @@ from .balance import SingleLegBalance
 from .base import Checker, ExerciseSpec
 from .hinge import HipHinge
 from .legraise import StraightLegRaise
+from .squat import Lunge, Squat
 
-CHECKERS: dict[str, type[Checker]] = {c.spec.name: c for c in (StraightLegRaise, SingleLegBalance, HipHinge)}
+CHECKERS: dict[str, type[Checker]] = {c.spec.name: c for c in (StraightLegRaise, SingleLegBalance, HipHinge, Squat, Lunge)}
 CATALOGUE: dict[str, ExerciseSpec] = {name: c.spec for name, c in CHECKERS.items()}
 
 
