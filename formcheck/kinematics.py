@@ -59,6 +59,11 @@ class Kinematics:
     hip_mid_y: float = float("nan")
     torso_px: float = float("nan")  # shoulder-midpoint to hip-midpoint length in pixels
     shoulder_spread: float = float("nan")  # shoulder-to-shoulder distance ÷ torso length (≈0 side-on, ≈0.7 front-on)
+    facing: float = float("nan")  # +1 facing the image's +x, −1 facing −x (from toes vs heels, else the nose)
+    heel_lift_left: float = float("nan")  # heel above the toes, in foot lengths (0 = foot flat)
+    heel_lift_right: float = float("nan")
+    knee_hyperext_left: float = float("nan")  # knee behind the hip–ankle line, in leg lengths (+ = locked back)
+    knee_hyperext_right: float = float("nan")
     knee_over_toe_left: float = float("nan")  # knee ahead of the toes (+) in shin lengths, along the facing direction
     knee_over_toe_right: float = float("nan")
     back_bow: float = float("nan")  # the back outline's bow ÷ trunk length, from the segmentation mask (silhouette.py)
@@ -70,6 +75,12 @@ class Kinematics:
 
     def knee_deg(self, side: str) -> float:
         return self.knee_left_deg if side == "left" else self.knee_right_deg
+
+    def heel_lift(self, side: str) -> float:
+        return self.heel_lift_left if side == "left" else self.heel_lift_right
+
+    def knee_hyperext(self, side: str) -> float:
+        return self.knee_hyperext_left if side == "left" else self.knee_hyperext_right
 
     def knee_over_toe(self, side: str) -> float:
         return self.knee_over_toe_left if side == "left" else self.knee_over_toe_right
@@ -120,6 +131,32 @@ def _foot_lift_left(pose: Pose, pixels: np.ndarray, vis: np.ndarray) -> float:
     return float(np.sign(image) * min(abs(image), abs(world)))
 
 
+def facing_sign(image: np.ndarray, width: int) -> float:
+    """+1 when the person faces the image's +x direction, −1 when −x (meaningful side-on)."""
+    toes = (image[L_FOOT, 0] + image[R_FOOT, 0]) - (image[L_HEEL, 0] + image[R_HEEL, 0])
+    if abs(toes) * width > 4:  # a few pixels of foot length are enough to tell
+        return float(np.sign(toes))
+    nose = image[NOSE, 0] - (image[L_SHOULDER, 0] + image[R_SHOULDER, 0]) / 2
+    return float(np.sign(nose)) or 1.0
+
+
+def _heel_lift(p: np.ndarray, heel: int, toe: int) -> float:
+    foot = float(np.linalg.norm(p[toe] - p[heel]))
+    return float((p[toe][1] - p[heel][1]) / foot) if foot >= 1 else float("nan")
+
+
+def _hyperextension(p: np.ndarray, hip: int, knee: int, ankle: int, facing: float) -> float:
+    """How far the knee sits behind the hip–ankle line (against the facing direction), in leg lengths."""
+    line = p[ankle] - p[hip]
+    length = float(np.linalg.norm(line))
+    if length < 1:
+        return float("nan")
+    offset = p[knee] - p[hip]
+    # x-offset of the knee from the line at the knee's height, against the facing direction
+    t = float(np.dot(offset, line) / length**2)
+    return float(-(offset[0] - t * line[0]) * facing / length)
+
+
 def _knee_over_toe(p: np.ndarray, knee: int, ankle: int, heel: int, toe: int) -> float:
     """How far the knee is ahead of the toes, along the foot's direction, in shin lengths (side view)."""
     foot = p[toe][0] - p[heel][0]
@@ -143,6 +180,7 @@ def measure(pose: Pose | None, width: int, height: int, t_s: float | None = None
         return angle_deg(p[hip], p[knee], p[ankle]), angle_deg(p[shoulder], p[hip], p[knee]), float(
             min(vis[hip], vis[knee], vis[ankle]))
 
+    facing = facing_sign(pose.image, width)
     knee_l, hip_l, vis_l = leg(L_HIP, L_KNEE, L_ANKLE, L_SHOULDER)
     knee_r, hip_r, vis_r = leg(R_HIP, R_KNEE, R_ANKLE, R_SHOULDER)
     shoulder_mid = (p[L_SHOULDER] + p[R_SHOULDER]) / 2
@@ -172,6 +210,10 @@ def measure(pose: Pose | None, width: int, height: int, t_s: float | None = None
         ankle_right_x=float(p[R_ANKLE][0]), ankle_right_y=float(p[R_ANKLE][1]),
         hip_mid_x=float(hip_mid[0]), hip_mid_y=float(hip_mid[1]), torso_px=torso,
         shoulder_spread=float(np.linalg.norm(p[L_SHOULDER] - p[R_SHOULDER]) / torso) if torso > 0 else float("nan"),
+        facing=facing,
+        heel_lift_left=_heel_lift(p, L_HEEL, L_FOOT), heel_lift_right=_heel_lift(p, R_HEEL, R_FOOT),
+        knee_hyperext_left=_hyperextension(p, L_HIP, L_KNEE, L_ANKLE, facing),
+        knee_hyperext_right=_hyperextension(p, R_HIP, R_KNEE, R_ANKLE, facing),
         knee_over_toe_left=_knee_over_toe(p, L_KNEE, L_ANKLE, L_HEEL, L_FOOT),
         knee_over_toe_right=_knee_over_toe(p, R_KNEE, R_ANKLE, R_HEEL, R_FOOT),
         back_bow=back_bow,

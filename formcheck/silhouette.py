@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .pose import L_FOOT, L_HEEL, L_HIP, L_SHOULDER, NOSE, R_FOOT, R_HEEL, R_HIP, R_SHOULDER, Pose
+from .kinematics import facing_sign
+from .pose import L_HIP, L_SHOULDER, R_HIP, R_SHOULDER, Pose
 
 SAMPLES = np.linspace(0.15, 0.85, 15)  # along the chord, clear of the neck and the buttocks
 
@@ -27,16 +28,6 @@ SAMPLES = np.linspace(0.15, 0.85, 15)  # along the chord, clear of the neck and 
 class BackOutline:
     points: np.ndarray  # (n, 2) pixel positions of the back's surface, hip end first
     deviation: float  # largest bow of the outline from its end-to-end line ÷ chord length (+ = bowed out)
-
-
-def facing_sign(pose: Pose, width: int) -> float:
-    """+1 when the person faces the image's +x direction, -1 when −x (side view)."""
-    img = pose.image
-    toes = (img[L_FOOT, 0] + img[R_FOOT, 0]) - (img[L_HEEL, 0] + img[R_HEEL, 0])
-    if abs(toes) * width > 4:  # a few pixels of foot length are enough to tell
-        return float(np.sign(toes))
-    nose = img[NOSE, 0] - (img[L_SHOULDER, 0] + img[R_SHOULDER, 0]) / 2
-    return float(np.sign(nose)) or 1.0
 
 
 def back_outline(pose: Pose, mask: np.ndarray) -> BackOutline | None:
@@ -56,7 +47,7 @@ def back_outline(pose: Pose, mask: np.ndarray) -> BackOutline | None:
         return None
     unit = chord / length
     # rotate the chord by −90° (facing +x) or +90° (facing −x): that normal points out of the back
-    normal = np.array([unit[1], -unit[0]]) * facing_sign(pose, w)
+    normal = np.array([unit[1], -unit[0]]) * facing_sign(pose.image, w)
     reach = np.arange(0, 0.8 * length)
     points = []
     for t in SAMPLES:

@@ -11,7 +11,8 @@ from formcheck.analyze import analyze_video
 from formcheck.exercises import make_checker
 from formcheck.pose import (L_FOOT, L_HEEL, L_HIP, L_SHOULDER, N_LANDMARKS, NOSE, R_FOOT, R_HEEL, R_HIP, R_SHOULDER,
                             Pose)
-from formcheck.silhouette import back_outline, facing_sign
+from formcheck.kinematics import facing_sign
+from formcheck.silhouette import back_outline
 
 W, H = 400, 300
 
@@ -48,7 +49,7 @@ def test_flat_back_has_no_bow():
 @pytest.mark.parametrize("mirror", [False, True])
 def test_rounded_back_bows_and_the_back_side_follows_the_facing(mirror):
     pose = bent_over(bump_px=25, mirror=mirror)
-    assert facing_sign(pose, W) == (-1.0 if mirror else 1.0)
+    assert facing_sign(pose.image, W) == (-1.0 if mirror else 1.0)
     outline = back_outline(pose, pose.mask)
     # measured between the outline's ends at 15% and 85% of the chord, where the bump is already sin(0.15π) high
     expected = 25 * (1 - np.sin(0.15 * np.pi)) / 200

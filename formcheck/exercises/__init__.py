@@ -8,8 +8,9 @@ from .base import Checker, ExerciseSpec
 from .hinge import HipHinge
 from .legraise import StraightLegRaise
 from .squat import Lunge, Squat
+from .stretches import STRETCHES
 
-CHECKERS: dict[str, type[Checker]] = {c.spec.name: c for c in (StraightLegRaise, SingleLegBalance, HipHinge, Squat, Lunge)}
+CHECKERS: dict[str, type[Checker]] = {c.spec.name: c for c in (StraightLegRaise, SingleLegBalance, *STRETCHES, HipHinge, Squat, Lunge)}
 CATALOGUE: dict[str, ExerciseSpec] = {name: c.spec for name, c in CHECKERS.items()}
 
 

@@ -7,6 +7,7 @@ Checkers see numbers (`Kinematics`), never pixels.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -378,3 +379,127 @@ class RepChecker(Checker):
         if last is None or t_s - last.end_s > 2.0:
             return []
         return [f for f in last.faults if f in self._whole_rep_codes]
+
+
+class BounceDetector:
+    """Bouncing = the stretched joint angle oscillating: several direction changes of more than a few
+    degrees within a couple of seconds (catalogue; H "Avoid bouncing"). Slow drift is not bouncing."""
+
+    def __init__(self, amplitude_deg: float = 3.0, window_s: float = 2.0, reversals: int = 3):
+        self.amplitude, self.window, self.needed = amplitude_deg, window_s, reversals
+        self.reset()
+
+    def reset(self) -> None:
+        self._extreme: float | None = None
+        self._direction = 0
+        self._turns: list[float] = []
+
+    def update(self, t_s: float, v: float) -> bool:
+        if not math.isfinite(v):
+            return False
+        if self._extreme is None:
+            self._extreme = v
+        elif self._direction == 0:
+            if abs(v - self._extreme) >= self.amplitude:  # the first clear movement sets the direction
+                self._direction, self._extreme = (1 if v > self._extreme else -1), v
+        elif (v - self._extreme) * self._direction > 0:
+            self._extreme = v  # still going the same way: follow the extreme
+        elif abs(v - self._extreme) >= self.amplitude:
+            self._turns.append(t_s)  # reversed by more than the amplitude
+            self._direction, self._extreme = -self._direction, v
+        self._turns = [t for t in self._turns if t_s - t <= self.window]
+        return len(self._turns) >= self.needed
+
+
+def rounded_back(bow: float, upright_bow: float, params: dict[str, Any]) -> bool:
+    """The silhouette rule shared by the hinge and the stretches: the back's bow beyond its upright
+    bow (which counts at most `upright_bow_cap`; unseen, the cap itself, i.e. an absolute criterion)."""
+    return math.isfinite(bow) and bow - min(upright_bow, params["upright_bow_cap"]) >= params["back_bow_max"]
+
+
+class HoldChecker(Checker):
+    """A stretch held in position. The timer runs only while the position is right; the hold survives
+    `grace_s` out of position (then ends where the position was last right). `correct_s` counts the
+    time in position with no fault. Subclasses say what "in position" is and which faults a frame shows."""
+
+    def __init__(self, params=None):
+        super().__init__(params)
+        self._hold: Hold | None = None
+        self._last_in: float | None = None
+        self._prev_t: float | None = None
+        self.bounce = BounceDetector()
+        self._upright_bow = math.inf
+        self._side_votes: Counter[str] = Counter()
+
+    def in_position(self, k: Kinematics) -> bool:
+        raise NotImplementedError
+
+    def frame_faults(self, k: Kinematics) -> dict[str, bool]:
+        return {}
+
+    def stretched_side(self, k: Kinematics) -> str | None:
+        """The leg being stretched in this frame (None when it's not a one-leg stretch)."""
+        return None
+
+    def current_side(self, k: Kinematics) -> str:
+        """The stretched leg this frame: the hold's leg so far when this frame can't tell (never None)."""
+        side = self.stretched_side(k)
+        if side is None and self._side_votes:
+            side = self._side_votes.most_common(1)[0][0]
+        return side or "left"
+
+    def left_stretch(self, k: Kinematics) -> bool:
+        """Clearly out of the stretch (not a wobble): ends the hold at once."""
+        return False
+
+    def angles(self, k: Kinematics) -> dict[str, float]:
+        return {}
+
+    def interrupt(self, t_s):
+        self._end(self._last_in if self._last_in is not None else t_s)
+        self.bounce.reset()
+        self._prev_t = None
+
+    def score(self, k: Kinematics) -> FrameState:
+        dt = k.t_s - self._prev_t if self._prev_t is not None else 0.0
+        self._prev_t = k.t_s
+        inside = self.in_position(k)
+        if self._hold is not None and self.left_stretch(k):
+            self._end(self._last_in)  # stood up / sat up: the hold is over, no grace needed
+        if not inside and finite(k.back_bow) and k.trunk_incline_deg < 15:
+            self._upright_bow = min(self._upright_bow, k.back_bow)  # standing tall: this back's own bow
+        faults = self.frame_faults(k) if inside else {}
+        faults = {code: faults.get(code, False) for code in self.fault_min_s}
+        self.faults.update(k.t_s, faults, self.fault_min_s)
+        now = self.faults.active(k.t_s, self.fault_min_s)
+        if inside:
+            if self._hold is None:
+                self._hold = Hold(start_s=k.t_s, end_s=k.t_s, side=None)
+                self.bounce.reset()
+                self._side_votes.clear()
+            else:
+                self._hold.end_s = k.t_s
+                self._hold.correct_s += dt if not now else 0.0
+            side = self.stretched_side(k)
+            if side is not None:
+                self._side_votes[side] += 1
+            self._last_in = k.t_s
+        elif self._hold is not None and k.t_s - self._last_in > self.p["grace_s"]:
+            self._end(self._last_in)
+        holding = self._hold is not None
+        cue = None if inside else self.p.get("position_cue")
+        state = FrameState(k.t_s, scoring=True, holding=holding, hold_s=self._hold.duration_s if holding else 0.0,
+                           cue=cue, angles=self.angles(k) if inside else {})
+        return with_cue(state, self.spec, now)
+
+    def _end(self, t_end: float) -> None:
+        hold, self._hold = self._hold, None
+        if hold is not None:
+            hold.end_s = min(hold.end_s, t_end)
+            # side-on, MediaPipe swaps the legs now and then: the hold's leg is the one seen most
+        if hold is not None and hold.duration_s >= self.p["min_hold_s"]:
+            hold.correct_s = min(hold.correct_s, hold.duration_s)
+            hold.side = self._side_votes.most_common(1)[0][0] if self._side_votes else None
+            hold.metrics["target_s"] = self.p["hold_s"]
+            hold.metrics["reached_target"] = hold.correct_s >= self.p["hold_s"]
+            self.holds.append(hold)
