@@ -5,15 +5,20 @@ The same `Session` the live page drives; here the whole clip is known, so smooth
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
 from . import models
+from .errors import FormcheckError
 from .exercises import CATALOGUE, make_checker
 from .overlay import draw
-from .pose import PoseEstimator
+from .exercises.base import CheckResult, Episode, FrameState
+from .kinematics import measure
+from .pose import PoseEstimator, PoseSeries
 from .session import Analysis, Session
-from .video import VideoInfo, VideoWriter, probe, read_frames
+from .silhouette import back_outline
+from .video import VideoInfo, VideoWriter, probe, read_frames, read_image
 
 Progress = Callable[[int, int], None]  # (frames done, frames expected)
 
@@ -29,6 +34,26 @@ def analyze_video(path: str | Path, exercise: str, params: dict | None = None,
             if progress:
                 progress(frame.index + 1, info.frames)
     return session.finish(), info
+
+
+def analyze_photo(path: str | Path, exercise: str, params: dict | None = None,
+                  variant: str = models.DEFAULT_VARIANT) -> tuple[Analysis, VideoInfo]:
+    """Check the posture in one still photo (IMAGE mode): the faults it shows, or why it can't be judged."""
+    checker = make_checker(exercise, params)
+    rgb = read_image(path)
+    height, width = rgb.shape[:2]
+    with PoseEstimator(variant, masks=CATALOGUE[exercise].needs_mask, image_mode=True) as estimator:
+        pose = estimator.detect(rgb, 0.0)
+    outline = back_outline(pose, pose.mask) if pose is not None else None
+    k = measure(pose, width, height, 0.0, outline.deviation if outline else float("nan"))
+    reason = checker.refuse(k)
+    faults = [] if reason else checker.posture_faults(k)
+    result = CheckResult(reps=[], holds=[], faults=[Episode(code, 0.0, 0.0) for code in faults],
+                         refused=[Episode(reason, 0.0, 0.0)] if reason else [], side=None)
+    state = FrameState(0.0, scoring=reason is None, refusal=reason, faults=tuple(faults))
+    analysis = Analysis(exercise, [k], [state], result, PoseSeries.from_poses([0.0], [pose], width, height),
+                        [outline.points if outline else None], dict(checker.p))
+    return analysis, VideoInfo(str(path), width, height, 0.0, 0.0, 1, 0)
 
 
 def target_text(analysis: Analysis) -> str:
@@ -55,3 +80,19 @@ def write_annotated(path: str | Path, analysis: Analysis, out: str | Path, progr
             writer.write(frame_rgb, frame.t_s)
             if progress:
                 progress(i + 1, n)
+
+
+def write_annotated_photo(path: str | Path, analysis: Analysis, out: str | Path) -> None:
+    """The photo with the skeleton, the back outline and the first fault's cue drawn on it."""
+    import cv2
+
+    from .files import write_atomic
+
+    spec = CATALOGUE[analysis.exercise]
+    state = analysis.states[0]
+    cue = spec.fault(state.faults[0]).cue if state.faults else ("Looks good" if state.scoring else None)
+    image = draw(read_image(path), analysis.poses.pose(0), replace(state, cue=cue), spec, back=analysis.outlines[0])
+    ok, encoded = cv2.imencode(Path(out).suffix or ".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise FormcheckError(f"cannot encode {out}: use .png or .jpg")
+    write_atomic(out, encoded.tobytes())

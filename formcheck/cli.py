@@ -63,25 +63,33 @@ def _progress(label: str, quiet: bool):
 
 
 def cmd_analyze(args) -> int:
-    from .analyze import analyze_video, write_annotated
+    from .analyze import analyze_photo, analyze_video, write_annotated, write_annotated_photo
+    from .video import is_image_path
     from .files import write_atomic
     from .report import build_report, frames_csv, report_json
 
     video = Path(args.video)
     for out in (args.json, args.csv, args.annotated):
         _check_output(out, video)
-    update, close = _progress("analysing", args.quiet)
-    try:
-        analysis, info = analyze_video(video, args.exercise, _overrides(args.set), args.model, update)
-    finally:
-        close()
+    if is_image_path(video):
+        if args.annotated and not is_image_path(args.annotated):
+            raise FormcheckError("for a photo, --annotated takes an image path (.png or .jpg)")
+        analysis, info = analyze_photo(video, args.exercise, _overrides(args.set), args.model)
+    else:
+        update, close = _progress("analysing", args.quiet)
+        try:
+            analysis, info = analyze_video(video, args.exercise, _overrides(args.set), args.model, update)
+        finally:
+            close()
     report = build_report(analysis, info, args.model)
     text = report_json(report)
     if args.json:
         write_atomic(args.json, text)
     if args.csv:
         write_atomic(args.csv, frames_csv(analysis))
-    if args.annotated:
+    if args.annotated and is_image_path(video):
+        write_annotated_photo(video, analysis, args.annotated)
+    elif args.annotated:
         update, close = _progress("annotating", args.quiet)
         try:
             write_annotated(video, analysis, args.annotated, update)
@@ -124,7 +132,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="formcheck", description="Exercise form checker for physiotherapy home programmes.")
     sub = p.add_subparsers(dest="command", required=True)
     a = sub.add_parser("analyze", help="check the form in a recorded video")
-    a.add_argument("video")
+    a.add_argument("video", help="a video file, or a still photo (.jpg/.png) of a held position")
     a.add_argument("--exercise", "-e", required=True, help="catalogue name (see `formcheck exercises`)")
     a.add_argument("--json", help="write the report (report-schema.md) here")
     a.add_argument("--csv", help="write per-frame angles here")

@@ -274,6 +274,11 @@ class Checker:
     def refuse(self, k: Kinematics) -> str | None:
         return refusal_reason(k, self.spec.views)
 
+    def posture_faults(self, k: Kinematics) -> list[str]:
+        """The faults one still photo shows (no movement, no baseline). Only exercises judged on a
+        posture say anything; counting and timing need video."""
+        return []
+
     def update(self, k: Kinematics) -> FrameState:
         self._t = k.t_s
         reason = self.refuse(k)
@@ -411,6 +416,15 @@ class BounceDetector:
         return len(self._turns) >= self.needed
 
 
+def rounded_in_photo(k: Kinematics, params: dict[str, Any]) -> bool:
+    """With no upright baseline (a still photo), an absolute rule needs two kinds of evidence: the
+    silhouette bowing (≥ 0.075 of the trunk) and the head and upper back curling over (ear–shoulder–hip
+    under 168°). Calibrated on the dev photos: it never flags a flat back there, and misses the
+    mildest roundings rather than guess."""
+    return (math.isfinite(k.back_bow) and k.back_bow >= params["photo_bow_min"]
+            and math.isfinite(k.neck_deg) and k.neck_deg < params["photo_neck_max_deg"])
+
+
 def rounded_back(bow: float, upright_bow: float, params: dict[str, Any]) -> bool:
     """The silhouette rule shared by the hinge and the stretches: the back's bow beyond its upright
     bow (which counts at most `upright_bow_cap`; unseen, the cap itself, i.e. an absolute criterion)."""
@@ -447,6 +461,15 @@ class HoldChecker(Checker):
         if side is None and self._side_votes:
             side = self._side_votes.most_common(1)[0][0]
         return side or "left"
+
+    def posture_faults(self, k: Kinematics) -> list[str]:
+        if not self.in_position(k):
+            return []
+        faults = self.frame_faults(k)
+        faults.pop("bouncing", None)  # needs movement
+        if "back_rounded" in faults:
+            faults["back_rounded"] = rounded_in_photo(k, self.p)
+        return [code for code, on in faults.items() if on]
 
     def left_stretch(self, k: Kinematics) -> bool:
         """Clearly out of the stretch (not a wobble): ends the hold at once."""

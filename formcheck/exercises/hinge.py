@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from .base import ExerciseSpec, FaultSpec, RepChecker, finite
+from .base import ExerciseSpec, FaultSpec, RepChecker, finite, rounded_in_photo
 
 SPEC = ExerciseSpec(
     name="hip_hinge",
@@ -30,6 +30,8 @@ SPEC = ExerciseSpec(
         "reps": 10,
         "back_bow_max": 0.05,  # outline bow beyond the upright one, ÷ trunk length
         "upright_bow_cap": 0.02,  # the most of a standing bow that is subtracted
+        "photo_bow_min": 0.075, "photo_neck_max_deg": 168.0,  # a still photo's absolute rule (base.rounded_in_photo)
+        "photo_hinged_deg": 45.0,  # hip flexion from which a photo counts as bent over
         "knee_bent_deg": 118.0,
         "rise_deg": 25.0,
         "min_rep_s": 0.8,
@@ -76,6 +78,13 @@ class HipHinge(RepChecker):
             self._min_knee = min(self._min_knee, knee) if finite(knee) else self._min_knee
         return {"back_rounded": bent and finite(bow) and bow >= self.p["back_bow_max"],
                 "knee_bent": bent and finite(knee) and knee < self.p["knee_bent_deg"]}
+
+    def posture_faults(self, k):
+        if not self.signal(k) >= self.p["photo_hinged_deg"]:
+            return []
+        knee = self._knee(k)
+        return [code for code, on in (("back_rounded", rounded_in_photo(k, self.p)),
+                                      ("knee_bent", finite(knee) and knee < self.p["knee_bent_deg"])) if on]
 
     def rep_done(self, rep, cycle):
         rep.side = None

@@ -17,12 +17,13 @@ LOCKED = FaultSpec("knee_locked", "Soften your knee, don't lock it", 0.5)
 ROUNDED = FaultSpec("back_rounded", "Hinge from your hips, keep your back straight", 0.5)
 BOUNCING = FaultSpec("bouncing", "Hold still, don't bounce", 0.0)
 HOLD_DEFAULTS = {"sets": 3, "hold_s": 30.0, "grace_s": 2.0, "min_hold_s": 3.0, "back_bow_max": 0.05,
-                 "upright_bow_cap": 0.02, "knee_locked_legs": 0.03}
+                 "upright_bow_cap": 0.02, "photo_bow_min": 0.075, "photo_neck_max_deg": 168.0,
+                 "knee_locked_legs": 0.03}
 SIDE_CAMERA = "Side-on, 2–3 m away, at hip height, whole body in view; clothes that show your back's outline."
 
 
 def _spec(name, title, measures, faults, defaults, source, camera=SIDE_CAMERA, needs_mask=True):
-    return ExerciseSpec(name=name, title=title, kind="hold", views=("side",), camera=camera, measures=measures,
+    return ExerciseSpec(name=name, title=title, kind="hold", views=("side", "oblique"), camera=camera, measures=measures,
                         faults=faults, defaults={**HOLD_DEFAULTS, **defaults}, source=source, needs_mask=needs_mask)
 
 
