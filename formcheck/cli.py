@@ -106,9 +106,30 @@ def cmd_analyze(args) -> int:
     return 0
 
 
+def catalogue_markdown() -> str:
+    """The README's exercise section, generated from the specs so the two never disagree."""
+    from .exercises import CATALOGUE
+
+    lines = []
+    for spec in CATALOGUE.values():
+        lines.append(f"#### `{spec.name}` — {spec.title} ({spec.kind})")
+        lines.append(f"- Camera: {spec.camera} (views judged: {', '.join(spec.views)})")
+        lines.append(f"- Checked: {spec.measures}")
+        if spec.position_cue:
+            lines.append(f"- Getting into position: \"{spec.position_cue}\"")
+        lines.append("- Cues: " + "; ".join(f"`{f.code}` \"{f.cue}\"" for f in spec.faults))
+        lines.append("- Defaults: " + ", ".join(f"`{k}={v}`" for k, v in spec.defaults.items()))
+        lines.append(f"- Source: {spec.source}")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def cmd_exercises(args) -> int:
     from .exercises import CATALOGUE
 
+    if args.markdown:
+        print(catalogue_markdown(), end="")
+        return 0
     for spec in CATALOGUE.values():
         print(f"{spec.name}  ({spec.kind}; camera: {', '.join(spec.views)})")
         print(f"  {spec.title}: {spec.measures}")
@@ -143,6 +164,7 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     a.set_defaults(func=cmd_analyze)
     e = sub.add_parser("exercises", help="list the exercise catalogue with defaults and sources")
+    e.add_argument("--markdown", action="store_true", help="print the catalogue as the README's Markdown section")
     e.set_defaults(func=cmd_exercises)
     m = sub.add_parser("models", help="prepare and verify the pose model(s)")
     m.add_argument("--variant", default=models.DEFAULT_VARIANT, choices=(*models.VARIANTS, "all"))

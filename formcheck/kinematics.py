@@ -59,6 +59,9 @@ class Kinematics:
     hip_mid_y: float = float("nan")
     torso_px: float = float("nan")  # shoulder-midpoint to hip-midpoint length in pixels
     shoulder_spread: float = float("nan")  # shoulder-to-shoulder distance ÷ torso length (≈0 side-on, ≈0.7 front-on)
+    ankle_left_deg: float = float("nan")  # knee–ankle–toes: smaller = toes pulled up, larger = pointed
+    ankle_right_deg: float = float("nan")
+    head_pitch_deg: float = float("nan")  # ear → nose above the horizontal: + = chin up, − = chin down
     facing: float = float("nan")  # +1 facing the image's +x, −1 facing −x (from toes vs heels, else the nose)
     heel_lift_left: float = float("nan")  # heel above the toes, in foot lengths (0 = foot flat)
     heel_lift_right: float = float("nan")
@@ -75,6 +78,9 @@ class Kinematics:
 
     def knee_deg(self, side: str) -> float:
         return self.knee_left_deg if side == "left" else self.knee_right_deg
+
+    def ankle_deg(self, side: str) -> float:
+        return self.ankle_left_deg if side == "left" else self.ankle_right_deg
 
     def heel_lift(self, side: str) -> float:
         return self.heel_lift_left if side == "left" else self.heel_lift_right
@@ -138,6 +144,13 @@ def facing_sign(image: np.ndarray, width: int) -> float:
         return float(np.sign(toes))
     nose = image[NOSE, 0] - (image[L_SHOULDER, 0] + image[R_SHOULDER, 0]) / 2
     return float(np.sign(nose)) or 1.0
+
+
+def _head_pitch(p: np.ndarray, vis: np.ndarray) -> float:
+    """Nose above the ears' midpoint, as an angle from the horizontal (side view): chin up is positive."""
+    ear = p[L_EAR] if vis[L_EAR] >= vis[R_EAR] else p[R_EAR]
+    d = p[NOSE] - ear
+    return float(np.degrees(np.arctan2(-d[1], abs(d[0])))) if np.hypot(*d) >= 1 else float("nan")
 
 
 def _heel_lift(p: np.ndarray, heel: int, toe: int) -> float:
@@ -210,6 +223,9 @@ def measure(pose: Pose | None, width: int, height: int, t_s: float | None = None
         ankle_right_x=float(p[R_ANKLE][0]), ankle_right_y=float(p[R_ANKLE][1]),
         hip_mid_x=float(hip_mid[0]), hip_mid_y=float(hip_mid[1]), torso_px=torso,
         shoulder_spread=float(np.linalg.norm(p[L_SHOULDER] - p[R_SHOULDER]) / torso) if torso > 0 else float("nan"),
+        ankle_left_deg=angle_deg(p[L_KNEE], p[L_ANKLE], p[L_FOOT]),
+        ankle_right_deg=angle_deg(p[R_KNEE], p[R_ANKLE], p[R_FOOT]),
+        head_pitch_deg=_head_pitch(p, vis),
         facing=facing,
         heel_lift_left=_heel_lift(p, L_HEEL, L_FOOT), heel_lift_right=_heel_lift(p, R_HEEL, R_FOOT),
         knee_hyperext_left=_hyperextension(p, L_HIP, L_KNEE, L_ANKLE, facing),

@@ -115,3 +115,13 @@ def test_cli_unknown_exercise_and_exercises_listing(tmp_path):
     assert listing.returncode == 0
     assert "straight_leg_raise" in listing.stdout and "single_leg_balance" in listing.stdout
     assert "Keep your knee straight" in listing.stdout and "knee_bent_deg=128.0" in listing.stdout
+
+
+def test_readme_documents_every_exercise_as_generated():
+    """The README's exercise section is `formcheck exercises --markdown`: camera, checks, cues, defaults."""
+    from conftest import REPO
+    from formcheck.cli import catalogue_markdown
+
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("<!-- catalogue:start -->\n", 1)[1].split("<!-- catalogue:end -->", 1)[0]
+    assert section == catalogue_markdown()

@@ -7,10 +7,11 @@ from .balance import SingleLegBalance
 from .base import Checker, ExerciseSpec
 from .hinge import HipHinge
 from .legraise import StraightLegRaise
+from .nerveglide import SciaticNerveGlide
 from .squat import Lunge, Squat
 from .stretches import STRETCHES
 
-CHECKERS: dict[str, type[Checker]] = {c.spec.name: c for c in (StraightLegRaise, SingleLegBalance, *STRETCHES, HipHinge, Squat, Lunge)}
+CHECKERS: dict[str, type[Checker]] = {c.spec.name: c for c in (StraightLegRaise, SingleLegBalance, *STRETCHES, SciaticNerveGlide, HipHinge, Squat, Lunge)}
 CATALOGUE: dict[str, ExerciseSpec] = {name: c.spec for name, c in CHECKERS.items()}
 
 

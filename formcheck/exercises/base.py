@@ -35,6 +35,7 @@ class ExerciseSpec:
     defaults: dict[str, Any]  # sets, reps, targets, thresholds (a prescription may override)
     source: str  # where in the catalogue / seeds each rule comes from
     needs_mask: bool = False  # the checker reads the back's silhouette (segmentation masks cost time)
+    position_cue: str | None = None  # what to say while the person is not yet in the position (holds)
 
     def fault(self, code: str) -> FaultSpec:
         return next(f for f in self.faults if f.code == code)
@@ -444,6 +445,7 @@ class HoldChecker(Checker):
         self.bounce = BounceDetector()
         self._upright_bow = math.inf
         self._side_votes: Counter[str] = Counter()
+        self._back: dict[str, float] = {}
 
     def in_position(self, k: Kinematics) -> bool:
         raise NotImplementedError
@@ -461,6 +463,14 @@ class HoldChecker(Checker):
         if side is None and self._side_votes:
             side = self._side_votes.most_common(1)[0][0]
         return side or "left"
+
+    def _track_back(self, k: Kinematics) -> None:
+        """Both measures of hinge vs rounding, kept per hold: the silhouette's bow and the landmarks'
+        ear–shoulder–hip angle and trunk lean."""
+        for key, value, pick in (("max_back_bow", k.back_bow, max), ("min_ear_shoulder_hip_deg", k.neck_deg, min),
+                                 ("max_trunk_incline_deg", k.trunk_incline_deg, max)):
+            if math.isfinite(value):
+                self._back[key] = value if not math.isfinite(self._back[key]) else pick(self._back[key], value)
 
     def posture_faults(self, k: Kinematics) -> list[str]:
         if not self.in_position(k):
@@ -500,9 +510,11 @@ class HoldChecker(Checker):
                 self._hold = Hold(start_s=k.t_s, end_s=k.t_s, side=None)
                 self.bounce.reset()
                 self._side_votes.clear()
+                self._back = {"max_back_bow": math.nan, "min_ear_shoulder_hip_deg": math.nan, "max_trunk_incline_deg": math.nan}
             else:
                 self._hold.end_s = k.t_s
                 self._hold.correct_s += dt if not now else 0.0
+            self._track_back(k)
             side = self.stretched_side(k)
             if side is not None:
                 self._side_votes[side] += 1
@@ -510,7 +522,7 @@ class HoldChecker(Checker):
         elif self._hold is not None and k.t_s - self._last_in > self.p["grace_s"]:
             self._end(self._last_in)
         holding = self._hold is not None
-        cue = None if inside else self.p.get("position_cue")
+        cue = None if inside else self.spec.position_cue
         state = FrameState(k.t_s, scoring=True, holding=holding, hold_s=self._hold.duration_s if holding else 0.0,
                            cue=cue, angles=self.angles(k) if inside else {})
         return with_cue(state, self.spec, now)
@@ -523,6 +535,7 @@ class HoldChecker(Checker):
         if hold is not None and hold.duration_s >= self.p["min_hold_s"]:
             hold.correct_s = min(hold.correct_s, hold.duration_s)
             hold.side = self._side_votes.most_common(1)[0][0] if self._side_votes else None
+            hold.metrics.update({key: round(v, 3) for key, v in self._back.items() if math.isfinite(v)})
             hold.metrics["target_s"] = self.p["hold_s"]
             hold.metrics["reached_target"] = hold.correct_s >= self.p["hold_s"]
             self.holds.append(hold)

@@ -49,6 +49,7 @@ class HipHinge(RepChecker):
         self._upright_bow = self.p["upright_bow_cap"]
         self._max_bow = math.nan
         self._min_knee = math.inf
+        self._min_neck = math.inf
 
     def refuse(self, k):
         reason = super().refuse(k)
@@ -63,7 +64,7 @@ class HipHinge(RepChecker):
         return k.knee_deg("left" if k.vis_leg_left >= k.vis_leg_right else "right")
 
     def rep_started(self, k, cycle):
-        self._max_bow, self._min_knee = math.nan, math.inf
+        self._max_bow, self._min_knee, self._min_neck = math.nan, math.inf, math.inf
 
     def frame_faults(self, k, cycle):
         if cycle is None:
@@ -76,6 +77,7 @@ class HipHinge(RepChecker):
         if bent:
             self._max_bow = bow if not finite(self._max_bow) else max(self._max_bow, bow) if finite(bow) else self._max_bow
             self._min_knee = min(self._min_knee, knee) if finite(knee) else self._min_knee
+            self._min_neck = min(self._min_neck, k.neck_deg) if finite(k.neck_deg) else self._min_neck
         return {"back_rounded": bent and finite(bow) and bow >= self.p["back_bow_max"],
                 "knee_bent": bent and finite(knee) and knee < self.p["knee_bent_deg"]}
 
@@ -90,7 +92,8 @@ class HipHinge(RepChecker):
         rep.side = None
         rep.metrics = {"peak_hip_flexion_deg": round(cycle.peak, 1),
                        "min_knee_angle_deg": round(self._min_knee, 1) if finite(self._min_knee) else None,
-                       "max_back_bow": round(self._max_bow, 3) if finite(self._max_bow) else None}
+                       "max_back_bow": round(self._max_bow, 3) if finite(self._max_bow) else None,
+                       "min_ear_shoulder_hip_deg": round(self._min_neck, 1) if finite(self._min_neck) else None}
 
     def angles(self, k):
         return {"hip flexion": self.signal(k), "knee": self._knee(k)}

@@ -23,8 +23,11 @@ SIDE_CAMERA = "Side-on, 2–3 m away, at hip height, whole body in view; clothes
 
 
 def _spec(name, title, measures, faults, defaults, source, camera=SIDE_CAMERA, needs_mask=True):
+    defaults = dict(defaults)
+    position_cue = defaults.pop("position_cue")
     return ExerciseSpec(name=name, title=title, kind="hold", views=("side", "oblique"), camera=camera, measures=measures,
-                        faults=faults, defaults={**HOLD_DEFAULTS, **defaults}, source=source, needs_mask=needs_mask)
+                        faults=faults, defaults={**HOLD_DEFAULTS, **defaults}, source=source, needs_mask=needs_mask,
+                        position_cue=position_cue)
 
 
 def straighter(k: Kinematics) -> str:
