@@ -58,3 +58,12 @@ def test_real_counts_match_labels(name, exercise):
     # each counted rep's deepest moment is one of the labelled bottoms
     for rep in analysis.result.reps:
         assert min(abs(rep.peak_s - b) for b in label["bottoms_s"]) < 0.4
+
+
+def test_lunge_depth_and_front_knee_over_toe():
+    shallow = run("lunge", squats(40.0, trunk_incline_deg=5.0))
+    assert "too_shallow" in {f.code for f in shallow.faults}
+    over = run("lunge", squats(95.0, knee_over_toe_left=0.6, knee_over_toe_right=0.6, trunk_incline_deg=5.0))
+    assert "knee_over_toe" in {f.code for f in over.faults}
+    clean = run("lunge", squats(95.0, trunk_incline_deg=5.0))
+    assert clean.faults == [] and len(clean.reps) == 3

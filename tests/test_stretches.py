@@ -99,8 +99,8 @@ def test_bounce_detector_counts_reversals_in_a_window():
 
 
 def supine(t, raised=100.0, other=5.0, knee=170.0, **extra):
-    return lying(t, 0.0, hip_left_deg=180 - raised, hip_right_deg=180 - other, knee_left_deg=knee,
-                 knee_hyperext_left=0.0, **extra)
+    return lying(t, 0.0, **{"hip_left_deg": 180 - raised, "hip_right_deg": 180 - other, "knee_left_deg": knee,
+                            "knee_hyperext_left": 0.0, **extra})
 
 
 def test_supine_stretch_holds_per_leg_and_judges_knee_and_other_leg():
@@ -188,3 +188,34 @@ def test_real_supine_stretch_two_holds_one_per_leg():
 def test_real_rolled_down_forward_fold_is_rounded():
     result = analyze_video(clip("standfold_rounded_wifi_a.mp4"), "hamstring_stretch_standing")[0].result
     assert "back_rounded" in {f.code for f in result.faults}
+
+
+def bobbing(make, field, centre, amplitude=6.0):
+    """`make` frames whose `field` oscillates at 1.5 Hz around `centre` (a bounce)."""
+    return lambda t, **extra: make(t, **{field: centre + amplitude * np.sin(2 * np.pi * 1.5 * t), **extra})
+
+
+# every fault of every held stretch fires on its bad frames and stays quiet on the clean ones
+FAULT_CASES = [
+    ("hamstring_stretch_seated", seated, {"knee_left_deg": 140.0, "knee_right_deg": 140.0}, "knee_bent"),
+    ("hamstring_stretch_seated", bobbing(seated, "trunk_incline_deg", 30.0), {}, "bouncing"),
+    ("hamstring_stretch_supine", supine, {"knee_hyperext_left": 0.06}, "knee_locked"),
+    ("hamstring_stretch_supine", lambda t, **e: supine(t, raised=100 + 6 * np.sin(2 * np.pi * 1.5 * t), **e), {},
+     "bouncing"),
+    ("hamstring_stretch_chair", chair, {"back_bow": 0.1}, "back_rounded"),
+    ("hamstring_stretch_chair", bobbing(chair, "trunk_incline_deg", 40.0), {}, "bouncing"),
+    ("calf_stretch", bobbing(calf, "knee_left_deg", 150.0), {}, "bouncing"),
+]
+
+
+@pytest.mark.parametrize("name,make,bad,fault", FAULT_CASES)
+def test_each_stretch_fault_fires(name, make, bad, fault):
+    frames = timeline(8, make, {(2, 6): bad} if bad else None)
+    assert fault in {f.code for f in run(name, frames)[0].faults}
+
+
+@pytest.mark.parametrize("name,make", [("hamstring_stretch_seated", seated), ("hamstring_stretch_supine", supine),
+                                       ("hamstring_stretch_chair", chair), ("calf_stretch", calf)])
+def test_each_clean_stretch_is_quiet(name, make):
+    result, _ = run(name, timeline(8, make))
+    assert len(result.holds) == 1 and result.faults == []

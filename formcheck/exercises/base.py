@@ -499,8 +499,11 @@ class HoldChecker(Checker):
         inside = self.in_position(k)
         if self._hold is not None and self.left_stretch(k):
             self._end(self._last_in)  # stood up / sat up: the hold is over, no grace needed
-        if not inside and finite(k.back_bow) and k.trunk_incline_deg < 15:
-            self._upright_bow = min(self._upright_bow, k.back_bow)  # standing tall: this back's own bow
+        starting = self._hold is None or k.t_s - self._hold.start_s < 0.5
+        if finite(k.back_bow) and (k.trunk_incline_deg < 15 or inside and starting):
+            # this back's own bow: standing or sitting tall, or as the hold begins (the catalogue's
+            # "compare with the start of the hold"); rounding_back() caps what it may excuse
+            self._upright_bow = min(self._upright_bow, k.back_bow)
         faults = self.frame_faults(k) if inside else {}
         faults = {code: faults.get(code, False) for code in self.fault_min_s}
         self.faults.update(k.t_s, faults, self.fault_min_s)
