@@ -7,7 +7,7 @@ offline sessions keep the series and smooth it zero-phase before judging, so tim
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .exercises import make_checker
 from .exercises.base import CheckResult, FrameState
@@ -31,7 +31,6 @@ class Analysis:
 class Session:
     def __init__(self, exercise: str, width: int, height: int, params: dict | None = None, live: bool = False):
         self.exercise, self.width, self.height, self.live = exercise, width, height, live
-        self.params = params
         self.checker = make_checker(exercise, params)
         self._smooth = LiveSmoother() if live else None
         self._times: list[float] = []
@@ -43,9 +42,9 @@ class Session:
 
     def add(self, pose: Pose | None, t_s: float) -> FrameState | None:
         """Feed one frame's pose (None when nobody was found). Live sessions return the frame's state."""
-        self._times.append(t_s)
-        self._poses.append(pose)
         outline = back_outline(pose, pose.mask) if pose is not None else None
+        self._times.append(t_s)
+        self._poses.append(replace(pose, mask=None) if pose is not None else None)  # a mask is MBs: keep its outline
         self._outlines.append(outline.points if outline is not None else None)
         record = measure(pose, self.width, self.height, t_s, outline.deviation if outline else float("nan"))
         if not self.live:
