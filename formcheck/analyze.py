@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
 from typing import Callable
 
 from . import models
@@ -65,12 +67,16 @@ def target_text(analysis: Analysis) -> str:
     return ""
 
 
-def write_annotated(path: str | Path, analysis: Analysis, out: str | Path, progress: Progress | None = None) -> None:
-    """Decode the clip again and draw each frame's state on it (H.264, plays in browsers)."""
+def write_annotated(path: str | Path, analysis: Analysis, out: str | Path, progress: Progress | None = None,
+                    capture_at: list[float] = ()) -> dict[float, np.ndarray]:
+    """Decode the clip again and draw each frame's state on it (H.264, plays in browsers).
+    Returns the annotated frames nearest to the `capture_at` times (the fault moments)."""
     spec = CATALOGUE[analysis.exercise]
     info = probe(path)
     target = target_text(analysis)
     n = len(analysis.states)
+    wanted = sorted(capture_at)
+    captured = {}
     with VideoWriter(out, info.width, info.height, fps=info.fps or 30.0) as writer:
         for frame in read_frames(path):
             i = frame.index
@@ -78,8 +84,11 @@ def write_annotated(path: str | Path, analysis: Analysis, out: str | Path, progr
                 break
             frame_rgb = draw(frame.rgb, analysis.poses.pose(i), analysis.states[i], spec, target, analysis.outlines[i])
             writer.write(frame_rgb, frame.t_s)
+            while wanted and frame.t_s >= wanted[0] - 1e-6:
+                captured[wanted.pop(0)] = frame_rgb
             if progress:
                 progress(i + 1, n)
+    return captured
 
 
 def write_annotated_photo(path: str | Path, analysis: Analysis, out: str | Path) -> None:

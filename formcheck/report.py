@@ -100,3 +100,39 @@ def _csv_value(v):
 
 def report_json(report: dict) -> str:
     return json.dumps(report, indent=1, ensure_ascii=False) + "\n"
+
+
+def html_report(report: dict, fault_images: list[tuple[str, bytes]] = ()) -> str:
+    """A self-contained HTML page (no external assets): summary, reps, holds, faults, fault frames."""
+    import base64
+    import html
+
+    def table(rows: list[dict], columns: list[str]) -> str:
+        if not rows:
+            return "<p>None.</p>"
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(str(r.get(c, '')))}</td>" for c in columns) + "</tr>"
+                       for r in rows)
+        return f"<table><tr>{head}</tr>{body}</table>"
+
+    s = report["summary"]
+    reps = [{**{k: r[k] for k in ("index", "start_s", "end_s", "side")}, **r["metrics"], "faults": ", ".join(r["faults"])}
+            for r in report["reps"]]
+    rep_cols = list(dict.fromkeys(k for r in reps for k in r)) if reps else []
+    images = "".join(
+        f'<figure><img alt="{html.escape(c)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+        f"<figcaption>{html.escape(c)}</figcaption></figure>" for c, png in fault_images)
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>formcheck report</title>
+<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:.2em .5em}}img{{max-width:28em}}figure{{display:inline-block}}</style></head>
+<body><h1>formcheck: {html.escape(report["exercise"])}</h1>
+<p>{html.escape(report["video"]["path"])} · {report["video"]["duration_s"]} s · view {report["view"]} ·
+side {report["side"]}</p>
+<p><b>{s["rep_count"]}</b> reps · <b>{s["hold_count"]}</b> holds · longest hold {s["longest_hold_s"]} s</p>
+<h2>Reps</h2>{table(reps, rep_cols)}
+<h2>Holds</h2>{table(report["holds"], ["start_s", "end_s", "duration_s", "correct_s", "side"])}
+<h2>Faults</h2>{table(report["faults"], ["code", "start_s", "end_s", "message", "rep"])}
+<h2>Not scored</h2>{table(report["refused"], ["start_s", "end_s", "reason"])}
+<h2>Fault moments</h2>{images or "<p>None.</p>"}
+<p><i>{html.escape(report["disclaimer"])} Never stretch into sharp pain.</i></p></body></html>
+"""

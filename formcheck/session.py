@@ -56,6 +56,15 @@ class Session:
         self._states.append(state)
         return state
 
+    @property
+    def last_outline(self):
+        """The back outline measured on the latest frame (pixels), or None."""
+        return self._outlines[-1] if self._outlines else None
+
+    @property
+    def frames(self) -> int:
+        return len(self._times)
+
     def finish(self) -> Analysis:
         if not self.live:
             self._smoothed = zero_phase(self._raw)

@@ -1,0 +1,144 @@
+"""Live coaching: one browser session's camera frames through the same `Session`, with overlay and cues.
+
+The WebRTC frame callback runs on its own thread; the page reads the counters from another. `LiveCoach`
+is the one object they share: every piece of state the page sees is copied out under a lock, so the page
+never reads half-updated counters. No Streamlit here: the page (app.py) wires it to streamlit-webrtc.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import models
+from .exercises import CATALOGUE
+from .exercises.base import FrameState
+from .overlay import draw
+from .pose import PoseEstimator
+from .session import Session
+
+CUE_REPEAT_S = 8.0  # the same cue is spoken at most this often
+CUE_GAP_S = 2.5  # and no two cues closer than this
+
+
+@dataclass(frozen=True)
+class LiveSnapshot:
+    """What the page shows, copied out of the callback thread in one piece."""
+
+    frames: int
+    scoring: bool
+    refusal: str | None
+    rep_count: int
+    holding: bool
+    hold_s: float
+    best_hold_s: float
+    cue: str | None
+    spoken: tuple[int, str] | None  # (sequence number, text) of the latest cue to say aloud
+    fps: float
+    latency_ms: float  # median processing time of the last frames
+    angles: dict[str, float] = field(default_factory=dict)
+
+
+class CueRateLimiter:
+    """Decides which cues are spoken: each text at most every `repeat_s`, never two within `gap_s`."""
+
+    def __init__(self, repeat_s: float = CUE_REPEAT_S, gap_s: float = CUE_GAP_S):
+        self.repeat_s, self.gap_s = repeat_s, gap_s
+        self._last_by_text: dict[str, float] = {}
+        self._last_any = -1e9
+        self.count = 0
+        self.latest: tuple[int, str] | None = None
+
+    def offer(self, cue: str | None, now_s: float) -> bool:
+        if not cue or now_s - self._last_any < self.gap_s or now_s - self._last_by_text.get(cue, -1e9) < self.repeat_s:
+            return False
+        self._last_by_text[cue] = self._last_any = now_s
+        self.count += 1
+        self.latest = (self.count, cue)
+        return True
+
+
+class LiveCoach:
+    """One browser session's coach: its own landmarker, session, overlay and cue limiter."""
+
+    def __init__(self, exercise: str, params: dict | None = None, variant: str = models.DEFAULT_VARIANT,
+                 estimator: PoseEstimator | None = None, clock=time.monotonic):
+        self.exercise, self.params, self.variant = exercise, params, variant
+        self.spec = CATALOGUE[exercise]
+        self._estimator = estimator
+        self._session: Session | None = None
+        self._lock = threading.Lock()  # guards what the page reads
+        self._work = threading.Lock()  # one frame at a time; finish() waits for the frame in hand
+        self._finished = False
+        self._clock = clock
+        self._cues = CueRateLimiter()
+        self._state: FrameState | None = None
+        self._frames = 0
+        self._best_hold = 0.0
+        self._t0: float | None = None
+        self._last_t: float | None = None
+        self._times: list[float] = []  # recent frame arrival times (for fps)
+        self._costs: list[float] = []  # recent processing times in seconds
+        target = self.spec.defaults.get("reps") or self.spec.defaults.get("hold_s") or self.spec.defaults.get(
+            "target_hold_s")
+        self.target = "" if not target else f" / {target}" if self.spec.kind == "reps" else f" / {target:.0f} s"
+
+    def _ensure(self, width: int, height: int) -> None:
+        if self._estimator is None:
+            self._estimator = PoseEstimator(self.variant, masks=self.spec.needs_mask)
+        if self._session is None:
+            self._session = Session(self.exercise, width, height, self.params, live=True)
+
+    def process(self, rgb: np.ndarray, t_s: float) -> np.ndarray:
+        """One camera frame in, the same frame with the overlay out (the WebRTC callback's whole job)."""
+        with self._work:
+            if self._finished:
+                return rgb
+            return self._process(rgb, t_s)
+
+    def _process(self, rgb: np.ndarray, t_s: float) -> np.ndarray:
+        started = self._clock()
+        height, width = rgb.shape[:2]
+        self._ensure(width, height)
+        if self._last_t is not None and t_s <= self._last_t:
+            t_s = self._last_t + 1e-3  # the session needs increasing time
+        self._last_t = t_s
+        pose = self._estimator.detect(rgb, t_s)
+        state = self._session.add(pose, t_s)
+        back = self._session.last_outline
+        out = draw(rgb, pose, state, self.spec, self.target, back)
+        cost = self._clock() - started
+        with self._lock:
+            self._state = state
+            self._frames += 1
+            self._best_hold = max(self._best_hold, state.hold_s)
+            self._cues.offer(state.cue, started)
+            self._times = (self._times + [started])[-60:]
+            self._costs = (self._costs + [cost])[-60:]
+        return out
+
+    def snapshot(self) -> LiveSnapshot:
+        with self._lock:
+            s = self._state
+            fps = (len(self._times) - 1) / (self._times[-1] - self._times[0]) if len(self._times) > 1 and \
+                self._times[-1] > self._times[0] else 0.0
+            latency = float(np.median(self._costs)) * 1000 if self._costs else 0.0
+            return LiveSnapshot(
+                frames=self._frames, scoring=bool(s and s.scoring), refusal=s.refusal if s else None,
+                rep_count=s.rep_count if s else 0, holding=bool(s and s.holding), hold_s=s.hold_s if s else 0.0,
+                best_hold_s=self._best_hold, cue=s.cue if s else None, spoken=self._cues.latest, fps=fps,
+                latency_ms=latency, angles=dict(s.angles) if s else {},
+            )
+
+    def finish(self):
+        """End of the set: the analysis of everything seen (or None if no frame came), and release the model."""
+        with self._work:
+            self._finished = True
+            session, self._session = self._session, None
+            if self._estimator is not None:
+                self._estimator.close()
+                self._estimator = None
+        return session.finish() if session is not None and session.frames else None
