@@ -1,0 +1,31 @@
+"""The live page's camera loop on its own, for benchmarks/bench_live.py: the same streamlit-webrtc
+component and 640×480 constraints as app.py, with either formcheck's LiveCoach in the frame callback
+(FORMCHECK_BENCH_CALLBACK=pose) or a callback that hands the frame straight back (=trivial)."""
+
+import os
+
+import av
+import streamlit as st
+from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+MODE = os.environ.get("FORMCHECK_BENCH_CALLBACK", "pose")
+if MODE == "pose":
+    from formcheck.live import LiveCoach
+
+    if "coach" not in st.session_state:
+        st.session_state.coach = LiveCoach("straight_leg_raise")
+    coach = st.session_state.coach
+
+    def callback(frame: av.VideoFrame) -> av.VideoFrame:
+        out = av.VideoFrame.from_ndarray(coach.process(frame.to_ndarray(format="rgb24"), float(frame.time)),
+                                         format="rgb24")
+        out.pts, out.time_base = frame.pts, frame.time_base
+        return out
+else:
+    def callback(frame: av.VideoFrame) -> av.VideoFrame:
+        return frame
+
+st.write(f"callback: {MODE}")
+webrtc_streamer(key="bench", mode=WebRtcMode.SENDRECV, rtc_configuration={"iceServers": []},
+                media_stream_constraints={"video": {"width": 640, "height": 480}, "audio": False},
+                video_frame_callback=callback, async_processing=True)
