@@ -87,13 +87,15 @@ def live_page(name: str) -> None:
     @st.fragment(run_every=0.5)
     def status() -> None:
         snap = coach.snapshot()
-        cols = st.columns(3)
+        cols = st.columns(4)
         if spec.kind == "reps":
             cols[0].metric("Reps", f"{snap.rep_count}{coach.target}")
         else:
             cols[0].metric("Hold", f"{snap.hold_s:.0f} s{coach.target}" if snap.holding else f"--{coach.target}")
             cols[1].metric("Best hold", f"{snap.best_hold_s:.0f} s")
-        cols[2].metric("Frames/s", f"{snap.fps:.0f}")
+        if coach.set_progress(snap):
+            cols[2].metric("Set", coach.set_progress(snap))
+        cols[3].metric("Frames/s", f"{snap.fps:.0f}")
         if snap.frames and not snap.scoring:
             st.warning(f"Not scoring: {REFUSAL_TEXT.get(snap.refusal, snap.cue or 'get into position')}")
         if snap.cue:

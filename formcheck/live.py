@@ -35,6 +35,7 @@ class LiveSnapshot:
     holding: bool
     hold_s: float
     best_hold_s: float
+    holds_done: int
     cue: str | None
     spoken: tuple[int, str] | None  # (sequence number, text) of the latest cue to say aloud
     fps: float
@@ -78,10 +79,12 @@ class LiveCoach:
         self._state: FrameState | None = None
         self._frames = 0
         self._best_hold = 0.0
+        self._holds_done = 0
         self._t0: float | None = None
         self._last_t: float | None = None
         self._times: list[float] = []  # recent frame arrival times (for fps)
         self._costs: list[float] = []  # recent processing times in seconds
+        self.sets = self.spec.defaults.get("sets")
         target = self.spec.defaults.get("reps") or self.spec.defaults.get("hold_s") or self.spec.defaults.get(
             "target_hold_s")
         self.target = "" if not target else f" / {target}" if self.spec.kind == "reps" else f" / {target:.0f} s"
@@ -115,10 +118,19 @@ class LiveCoach:
             self._state = state
             self._frames += 1
             self._best_hold = max(self._best_hold, state.hold_s)
+            self._holds_done = len(self._session.checker.holds)
             self._cues.offer(state.cue, started)
             self._times = (self._times + [started])[-60:]
             self._costs = (self._costs + [cost])[-60:]
         return out
+
+    def set_progress(self, snap: LiveSnapshot) -> str | None:
+        """"Set 2 / 3" from the reps done (reps exercises) or the holds done (holds), when the spec has sets."""
+        if not self.sets:
+            return None
+        reps = self.spec.defaults.get("reps")
+        done = snap.rep_count // reps if self.spec.kind == "reps" and reps else snap.holds_done
+        return f"{min(done + 1, self.sets)} / {self.sets}" if done < self.sets else f"{self.sets} / {self.sets} done"
 
     def snapshot(self) -> LiveSnapshot:
         with self._lock:
@@ -129,7 +141,7 @@ class LiveCoach:
             return LiveSnapshot(
                 frames=self._frames, scoring=bool(s and s.scoring), refusal=s.refusal if s else None,
                 rep_count=s.rep_count if s else 0, holding=bool(s and s.holding), hold_s=s.hold_s if s else 0.0,
-                best_hold_s=self._best_hold, cue=s.cue if s else None, spoken=self._cues.latest, fps=fps,
+                best_hold_s=self._best_hold, holds_done=self._holds_done, cue=s.cue if s else None, spoken=self._cues.latest, fps=fps,
                 latency_ms=latency, angles=dict(s.angles) if s else {},
             )
 

@@ -43,6 +43,7 @@ def test_coach_counts_reps_from_a_recorded_clip_and_draws_on_every_frame():
     assert snap.frames == len(series) and snap.rep_count == 3 and snap.scoring
     assert all(o.shape == frame.shape for o in outs) and any(o.any() for o in outs)  # overlay drawn
     assert snap.latency_ms > 0
+    assert coach.set_progress(snap) == "1 / 3"  # 3 of the 10 reps of set 1
     analysis = coach.finish()
     assert len(analysis.result.reps) == 3 and estimator.closed
     assert coach.process(frame, 99.0) is frame  # after finish, frames pass through untouched
