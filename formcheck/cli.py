@@ -149,6 +149,24 @@ def cmd_models(args) -> int:
     return 0
 
 
+def cmd_admin(args) -> int:
+    import getpass
+
+    from .clinic import OPERATOR, Clinic
+    from .store import database_url, open_store
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif sys.stdin.isatty():
+        password = getpass.getpass(f"password for {args.username}: ")
+    else:
+        raise FormcheckError("give the password on standard input with --password-stdin (never as an argument)")
+    clinic = Clinic(open_store())
+    user_id = clinic.create_user(OPERATOR, args.username, password, args.role, args.name or args.username)
+    print(f"created {args.role} '{args.username}' (id {user_id}) in {database_url().split('://')[0]} database")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="formcheck", description="Exercise form checker for physiotherapy home programmes.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -169,6 +187,13 @@ def parser() -> argparse.ArgumentParser:
     m = sub.add_parser("models", help="prepare and verify the pose model(s)")
     m.add_argument("--variant", default=models.DEFAULT_VARIANT, choices=(*models.VARIANTS, "all"))
     m.set_defaults(func=cmd_models)
+    adm = sub.add_parser("admin", help="create a therapist (or admin) account on this server's database")
+    adm.add_argument("action", choices=["create-user"])
+    adm.add_argument("username")
+    adm.add_argument("--role", choices=["therapist", "admin"], default="therapist")
+    adm.add_argument("--name", help="display name")
+    adm.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    adm.set_defaults(func=cmd_admin)
     return p
 
 
