@@ -37,7 +37,8 @@ def rtc_configuration() -> dict:
 
 
 def safety_screen() -> bool:
-    """The catalogue's red flags, asked before any exercise. Returns whether exercising may go on."""
+    """The catalogue's red flags, asked before any exercise. Returns whether exercising may go on; a
+    signed-in patient's answers are stored with their sessions (a red flag shows on the therapist's list)."""
     st.subheader("Before you start")
     calf = st.radio("Do you have pain in your calf together with swelling and redness?", ["No", "Yes"], index=None,
                     horizontal=True)
@@ -46,6 +47,10 @@ def safety_screen() -> bool:
     if calf is None or nerve is None:
         st.info("Please answer both questions first.")
         return False
+    actor = st.session_state.get("actor")
+    if actor is not None and actor.role == "patient" and st.session_state.get("screened") != (calf, nerve):
+        st.session_state.screen_id = clinic().record_screen(actor, calf == "Yes", nerve == "Yes")
+        st.session_state.screened = (calf, nerve)
     if calf == "Yes":
         st.error("These can be signs of a blood clot (thrombosis). Do not exercise: see a doctor today.")
         return False
@@ -61,15 +66,15 @@ def speak(text: str, seq: int) -> None:
                     f"new SpeechSynthesisUtterance({json.dumps(text)}));</script>", height=0)
 
 
-def live_page(name: str) -> None:
+def live_page(name: str, params: dict | None = None) -> None:
     import av
     from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
     from formcheck.live import LiveCoach
 
     spec = CATALOGUE[name]
-    if st.session_state.get("coach_for") != name:
-        st.session_state.coach, st.session_state.coach_for = LiveCoach(name), name
+    if st.session_state.get("coach_for") != (name, repr(params)):
+        st.session_state.coach, st.session_state.coach_for = LiveCoach(name, params), (name, repr(params))
     coach: LiveCoach = st.session_state.coach
 
     def callback(frame: av.VideoFrame) -> av.VideoFrame:
@@ -108,7 +113,7 @@ def live_page(name: str) -> None:
     playing = bool(ctx.state.playing)
     if st.session_state.get("was_playing") and not playing:  # the user pressed STOP: the set's summary
         analysis = coach.finish()
-        st.session_state.coach = LiveCoach(name)
+        st.session_state.coach = LiveCoach(name, params)
         st.session_state.summary = analysis
     st.session_state.was_playing = playing
     if st.session_state.get("summary") is not None:
@@ -118,6 +123,8 @@ def live_page(name: str) -> None:
         st.write(f"{len(result.reps)} reps, {len(result.holds)} holds, "
                  f"{len({f.code for f in result.faults})} kinds of fault")
         show_tables(summary)
+        if summary is not None:
+            offer_save(summary, live_report(summary), "live")
 
 
 def show_tables(analysis) -> None:
@@ -130,7 +137,7 @@ def show_tables(analysis) -> None:
                        "correct s": round(h.correct_s, 1), "side": h.side} for h in result.holds], hide_index=True)
 
 
-def review_page(name: str) -> None:
+def review_page(name: str, params: dict | None = None) -> None:
     import cv2
 
     from formcheck.analyze import analyze_video, write_annotated
@@ -150,10 +157,11 @@ def review_page(name: str) -> None:
         bar = st.progress(0.0, text="Analysing …")
         try:
             analysis, info = analyze_video(
-                video, name, progress=lambda d, t: bar.progress(min(1.0, d / max(t, 1)), text="Analysing …"))
+                video, name, params, progress=lambda d, t: bar.progress(min(1.0, d / max(t, 1)), text="Analysing …"))
             moments = sorted({f.start_s for f in analysis.result.faults})[:6]
             frames = write_annotated(video, analysis, Path(tmp) / "annotated.mp4", capture_at=moments)
             clip = (Path(tmp) / "annotated.mp4").read_bytes()
+            original = video.read_bytes()
         except FormcheckError as exc:
             bar.empty()
             st.error(str(exc))
@@ -168,7 +176,7 @@ def review_page(name: str) -> None:
     cols[1].metric("Holds", summary["hold_count"])
     cols[2].metric("Longest hold", f"{summary['longest_hold_s']:.1f} s")
     show_tables(analysis)
-    st.altair_chart(angle_chart(analysis), use_container_width=True)
+    st.altair_chart(angle_chart(analysis), width="stretch")
     for fault in report["faults"]:
         st.warning(f"{fault['start_s']:.1f}–{fault['end_s']:.1f} s: {fault['message']}")
     for span in report["refused"]:
@@ -185,18 +193,259 @@ def review_page(name: str) -> None:
     cols[1].download_button("Angles per frame (CSV)", frames_csv(analysis), "formcheck-frames.csv", "text/csv")
     cols[2].download_button("Printable report (HTML)", html_report(report, images), "formcheck-report.html",
                             "text/html")
+    offer_save(analysis, report, "upload", original)
+
+
+def live_report(analysis) -> dict:
+    from formcheck.report import build_report
+    from formcheck.video import VideoInfo
+
+    t = analysis.poses.t_s
+    duration = float(t[-1] - t[0]) if len(t) > 1 else 0.0
+    fps = (len(t) - 1) / duration if duration else 0.0
+    info = VideoInfo("live camera", analysis.poses.width, analysis.poses.height, fps, duration, len(t), 0)
+    return build_report(analysis, info, "full")
+
+
+# --- accounts: the clinic ----------------------------------------------------------------------
+
+
+@st.cache_resource
+def clinic():
+    from formcheck.clinic import Clinic
+    from formcheck.store import open_store
+
+    return Clinic(open_store())
+
+
+def sign_in_box():
+    """The sidebar: sign in (therapists and patients) or go on as a guest (nothing is saved)."""
+    from formcheck.errors import FormcheckError as Error
+
+    actor = st.session_state.get("actor")
+    with st.sidebar:
+        if actor is not None:
+            st.write(f"Signed in as **{actor.username}** ({actor.role})")
+            if st.button("Sign out"):
+                for key in list(st.session_state):
+                    del st.session_state[key]
+                st.rerun()
+            return actor
+        st.subheader("Sign in")
+        with st.form("sign-in"):
+            username = st.text_input("Username")
+            password = st.text_input("Password", type="password")
+            if st.form_submit_button("Sign in"):
+                try:
+                    found = clinic().login(username, password)
+                except Error as exc:
+                    st.error(str(exc))
+                    found = None
+                if found is None:
+                    st.error("Wrong username or password.")
+                else:
+                    st.session_state.actor = found
+                    st.rerun()
+        st.caption("Without signing in, nothing is saved.")
+    return None
+
+
+def offer_save(analysis, report: dict, source: str, video: bytes | None = None) -> None:
+    """A signed-in patient keeps the session (skeleton only, unless they opt in to the video)."""
+    from formcheck.clinic import landmarks_blob
+
+    actor = st.session_state.get("actor")
+    if actor is None or actor.role != "patient":
+        return
+    st.subheader("Save this session for your therapist")
+    pain_after = st.slider("Pain now (0 = none, 10 = worst)", 0, 10, 0, key=f"pain-after-{source}")
+    keep = st.checkbox("Also keep my video (otherwise only the stick figure is kept)", key=f"keep-{source}") \
+        if video is not None else False
+    if st.button("Save session", key=f"save-{source}"):
+        session_id = clinic().save_session(actor, report, landmarks_blob(analysis.poses), source,
+                                           pain_before=st.session_state.get("pain_before"), pain_after=pain_after,
+                                           screen_id=st.session_state.get("screen_id"), video=video if keep else None)
+        st.success(f"Saved (session {session_id}). Your therapist can see it now.")
+
+
+def my_sessions(actor) -> None:
+    sessions = clinic().sessions(actor, actor.id)
+    if not sessions:
+        return
+    with st.expander(f"My sessions and my therapist's notes ({len(sessions)})", expanded=True):
+        for s in reversed(sessions):
+            st.markdown(f"**{s['created_at']:%d %b %H:%M}** · {CATALOGUE[s['exercise']].title} · "
+                        f"{s['summary']['rep_count']} reps, {s['summary']['hold_count']} holds")
+            for note in clinic().notes(actor, s["id"]):
+                at = f" (at {note['at_s']:.1f} s)" if note["at_s"] is not None else ""
+                st.info(f"Note from your therapist{at}: {note['text']}")
+
+
+def trends(sessions: list[dict], full) -> None:
+    """Per exercise, over sessions: range, correct-hold share, best stance, rep quality."""
+    import altair as alt
+
+    rows = []
+    for s in sessions:
+        report = full(s["id"])["report"]
+        reps, holds = report["reps"], report["holds"]
+        point = {"when": s["created_at"].isoformat(), "exercise": s["exercise"]}
+        if reps:
+            peaks = [r["metrics"].get("peak_hip_flexion_deg") for r in reps if r["metrics"].get("peak_hip_flexion_deg")]
+            if peaks and s["exercise"] == "straight_leg_raise":
+                rows.append({**point, "measure": "peak leg-raise range (°)", "value": max(peaks)})
+            rows.append({**point, "measure": "reps without fault (%)",
+                         "value": 100 * sum(not r["faults"] for r in reps) / len(reps)})
+        if holds and s["exercise"] == "single_leg_balance":
+            rows.append({**point, "measure": "best single-leg stance (s)", "value": max(h["duration_s"] for h in holds)})
+        elif holds:
+            total = sum(h["duration_s"] for h in holds)
+            rows.append({**point, "measure": "correct hold time (%)",
+                         "value": 100 * sum(h["correct_s"] for h in holds) / total if total else 0})
+    if rows:
+        chart = alt.Chart(alt.Data(values=rows)).mark_line(point=True).encode(
+            x=alt.X("when:T", title="session"), y=alt.Y("value:Q", title=None), color="exercise:N"
+        ).properties(height=160).facet(row=alt.Row("measure:N", title=None)).resolve_scale(y="independent")
+        st.altair_chart(chart)
+
+
+def therapist_view(actor) -> None:
+    from formcheck.errors import FormcheckError as Error
+    from formcheck.replay import load_series, skeleton_at, skeleton_video
+
+    c = clinic()
+    st.header("Your patients")
+    with st.expander("Add a patient"):
+        with st.form("new-patient", clear_on_submit=True):
+            username = st.text_input("Patient's username")
+            name = st.text_input("Name")
+            password = st.text_input("First password (give it to the patient)", type="password")
+            if st.form_submit_button("Add patient"):
+                try:
+                    c.create_user(actor, username, password, "patient", name)
+                    st.success(f"Added {name or username}.")
+                except Error as exc:
+                    st.error(str(exc))
+    patients = c.patients(actor)
+    if not patients:
+        st.info("No patients yet.")
+        return
+    overview = []
+    for p in patients:
+        sessions = c.sessions(actor, p["id"])
+        last = next((s for s in reversed(sessions) if s["pain_after"] is not None), None)
+        adherence = c.adherence(actor, p["id"])
+        overview.append({"patient": p["name"], "this week": ", ".join(
+            f"{a['exercise']} {a['done']}/{a['prescribed']}" for a in adherence) or "no prescription",
+            "last pain": last["pain_after"] if last else None, "flags": "; ".join(c.flags(actor, p["id"]))})
+    st.table(overview)
+    chosen = st.selectbox("Patient", patients, format_func=lambda p: f"{p['name']} ({p['username']})")
+    pid = chosen["id"]
+    with st.expander("Prescribe an exercise"):
+        with st.form("prescribe"):
+            exercise = st.selectbox("Exercise", list(CATALOGUE), format_func=lambda n: CATALOGUE[n].title)
+            cols = st.columns(4)
+            sets = cols[0].number_input("Sets", 1, 10, 3)
+            reps = cols[1].number_input("Reps (rep exercises)", 0, 50, 10)
+            hold = cols[2].number_input("Hold s (stretches)", 0, 120, 30)
+            per_week = cols[3].number_input("Times a week", 1, 21, 7)
+            extra = st.text_input("Thresholds (NAME=VALUE, comma separated, e.g. knee_bent_deg=125)")
+            if st.form_submit_button("Save prescription"):
+                try:
+                    settings = {k.strip(): float(v) for k, _, v in (x.partition("=") for x in extra.split(",") if x.strip())}
+                    kind = CATALOGUE[exercise].kind
+                    c.prescribe(actor, pid, exercise, int(sets), (int(reps) or None) if kind == "reps" else None,
+                                (float(hold) or None) if kind == "hold" else None, int(per_week), settings)
+                    st.success("Prescription saved: the patient's page follows it now.")
+                except (Error, ValueError) as exc:
+                    st.error(str(exc))
+    for p in c.prescriptions(actor, pid):
+        st.caption(f"Prescribed: {CATALOGUE[p['exercise']].title}, {p['sets']} sets"
+                   + (f" × {p['reps']} reps" if p["reps"] else "") + (f", hold {p['hold_s']:.0f} s" if p["hold_s"] else "")
+                   + f", {p['per_week']}× a week" + (f", {p['settings']}" if p["settings"] else ""))
+    sessions = c.sessions(actor, pid)
+    if not sessions:
+        st.info("No sessions yet.")
+        return
+    st.subheader("Trends")
+    trends(sessions, lambda sid: c.session(actor, sid))
+    st.subheader("Sessions")
+    chosen_session = st.selectbox("Session", list(reversed(sessions)), format_func=lambda s: (
+        f"{s['created_at']:%d %b %H:%M} · {CATALOGUE[s['exercise']].title} · {s['source']} · pain "
+        f"{s['pain_before']}→{s['pain_after']}"))
+    full = c.session(actor, chosen_session["id"])
+    report = full["report"]
+    st.write(f"{report['summary']['rep_count']} reps, {report['summary']['hold_count']} holds; faults: "
+             + (", ".join(chosen_session["faults"]) or "none"))
+    if report["reps"]:
+        st.dataframe([{"rep": r["index"], "start s": r["start_s"], "end s": r["end_s"], **r["metrics"],
+                       "faults": ", ".join(r["faults"])} for r in report["reps"]], hide_index=True)
+    if report["holds"]:
+        st.dataframe([{k: h[k] for k in ("start_s", "end_s", "duration_s", "correct_s", "side")}
+                      for h in report["holds"]], hide_index=True)
+    series = load_series(full["landmarks"])
+    if full["video"] is not None:
+        st.video(full["video"])
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            skeleton_video(series, full["exercise"], Path(tmp) / "replay.mp4")
+            st.video((Path(tmp) / "replay.mp4").read_bytes())
+    moments = report["faults"][:6]
+    if moments:
+        st.caption("Fault moments")
+        st.image([skeleton_at(series, full["exercise"], f["start_s"], f["message"]) for f in moments],
+                 caption=[f"{f['start_s']:.1f} s: {f['code']}" for f in moments], width=300)
+    for note in c.notes(actor, full["id"]):
+        at = "" if note["at_s"] is None else f" at {note['at_s']:.1f} s"
+        st.info(f"Note{at}: {note['text']}")
+    with st.form("note", clear_on_submit=True):
+        text = st.text_area("Note to the patient")
+        at_s = st.number_input("About the moment (s into the session, optional)", 0.0, 3600.0, 0.0)
+        if st.form_submit_button("Send note"):
+            try:
+                c.add_note(actor, full["id"], text, at_s or None)
+                st.success("Sent: the patient sees it on their page.")
+            except Error as exc:
+                st.error(str(exc))
+    st.download_button("Export this patient (JSON)", json.dumps(c.export_patient(actor, pid), default=str, indent=1),
+                       f"formcheck-patient-{pid}.json", "application/json")
+
+
+def patient_exercise(actor):
+    """A signed-in patient exercises what was prescribed, with its settings."""
+    from formcheck.clinic import Clinic
+
+    prescriptions = clinic().prescriptions(actor, actor.id)
+    if not prescriptions:
+        st.info("Your therapist has not prescribed an exercise yet: you can try any exercise meanwhile.")
+        name = st.selectbox("Exercise", list(CATALOGUE), format_func=lambda n: CATALOGUE[n].title)
+        return name, None
+    chosen = st.selectbox("Your exercise", prescriptions, format_func=lambda p: (
+        f"{CATALOGUE[p['exercise']].title}: {p['sets']} sets" + (f" × {p['reps']}" if p["reps"] else "")
+        + (f", hold {p['hold_s']:.0f} s" if p["hold_s"] else "")))
+    return chosen["exercise"], Clinic.checker_settings(chosen)
 
 
 st.set_page_config(page_title="formcheck", page_icon="🦵", layout="centered")
 st.title("formcheck")
 st.caption("Exercise form feedback for your physiotherapy home programme. Coaching-grade angles from one "
            "camera, not a diagnosis. **Never stretch into sharp pain.**")
-if safety_screen():
-    exercise = st.selectbox("Exercise", list(CATALOGUE), format_func=lambda n: CATALOGUE[n].title)
+actor = sign_in_box()
+if actor is not None and actor.role in ("therapist", "admin"):
+    therapist_view(actor)
+elif safety_screen():
+    params = None
+    if actor is not None:
+        exercise, params = patient_exercise(actor)
+        st.session_state.pain_before = st.slider("Pain before you start (0 = none, 10 = worst)", 0, 10, 0)
+    else:
+        exercise = st.selectbox("Exercise", list(CATALOGUE), format_func=lambda n: CATALOGUE[n].title)
     spec = CATALOGUE[exercise]
     st.markdown(f"**Camera set-up:** {spec.camera}  \n**Checked:** {spec.measures}")
     mode = st.radio("Mode", ["Exercise live", "Review a recorded video"], horizontal=True)
     if mode == "Exercise live":
-        live_page(exercise)
+        live_page(exercise, params)
     else:
-        review_page(exercise)
+        review_page(exercise, params)
+    if actor is not None:
+        my_sessions(actor)

@@ -1,6 +1,7 @@
 """The page in a real browser: Debian's Chromium driven by Playwright, a real clip as the webcam (WebRTC to
 the real server and back), and an upload of a real clip. Slow: each test starts the app."""
 
+import os
 import shutil
 import socket
 import subprocess
@@ -36,25 +37,30 @@ def as_y4m(src, out, width=640):
     return out
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def start_server(workdir, env=None):
+    """The app on a free port, with its own database file; returns (url, process)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    log = open(tmp_path_factory.mktemp("server") / "streamlit.log", "w")
+    log = open(workdir / "streamlit.log", "w")
+    env = {**os.environ, "FORMCHECK_DB_URL": f"sqlite:///{workdir / 'clinic.db'}", **(env or {})}
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless", "true",
                              "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-                            stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+                            stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env)
     url = f"http://localhost:{port}"
     for _ in range(120):
         try:
             urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-            break
+            return url, proc
         except OSError:
             time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("the app did not start")
+    proc.kill()
+    pytest.fail("the app did not start")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    url, proc = start_server(tmp_path_factory.mktemp("server"))
     yield url
     proc.terminate()
     proc.wait(timeout=20)
@@ -66,15 +72,20 @@ def camera(tmp_path_factory):
 
 
 @pytest.fixture()
-def page(camera, tmp_path):
+def browser(camera):
     from playwright.sync_api import sync_playwright
 
-    assert shutil.which(CHROMIUM) or __import__("os").path.exists(CHROMIUM), "Debian's chromium is not installed"
+    assert shutil.which(CHROMIUM) or os.path.exists(CHROMIUM), "Debian's chromium is not installed"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=FLAGS + [f"--use-file-for-fake-video-capture={camera}"])
-        yield browser.new_page(viewport={"width": 1280, "height": 900})
-        browser.close()
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=FLAGS + [f"--use-file-for-fake-video-capture={camera}"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture()
+def page(browser):
+    return browser.new_page(viewport={"width": 1280, "height": 900})
 
 
 def idle(page):
