@@ -46,3 +46,49 @@ def standing(t: float, lift: float, **extra) -> Kinematics:
 def leg_raise_flexion(t: float, period: float = 3.0, top: float = 80.0, rest: float = 5.0) -> float:
     """Smooth lift-and-lower cycles: rest → top → rest every `period` seconds."""
     return rest + (top - rest) * 0.5 * (1 - math.cos(2 * math.pi * t / period))
+
+
+# --- the real browser (Debian's Chromium via Playwright) with a real clip as its camera ------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+
+
+def as_y4m(src, out, width=640):
+    """A clip as the raw .y4m Chromium can play as its fake camera (made in tmp, never committed)."""
+    import av
+    import cv2
+
+    from formcheck.video import read_frames
+
+    first = next(read_frames(src))
+    height = int(round(first.rgb.shape[0] * width / first.rgb.shape[1] / 2) * 2)
+    with av.open(str(out), "w", format="yuv4mpegpipe") as container:
+        stream = container.add_stream("rawvideo", rate=24)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for frame in read_frames(src):
+            image = cv2.resize(frame.rgb, (width, height), interpolation=cv2.INTER_AREA)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+    return out
+
+
+@pytest.fixture(scope="module")
+def camera(tmp_path_factory):
+    return as_y4m(clip("legraise_supine_dk2.mp4"), tmp_path_factory.mktemp("cam") / "dk2.y4m")
+
+
+@pytest.fixture()
+def browser(camera):
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is not installed"
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=CHROMIUM_FLAGS + [f"--use-file-for-fake-video-capture={camera}"])
+        yield chromium
+        chromium.close()
+
+

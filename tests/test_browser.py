@@ -2,39 +2,17 @@
 the real server and back), and an upload of a real clip. Slow: each test starts the app."""
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 
-import av
-import cv2
 import pytest
 
 from conftest import REPO, clip
-from formcheck.video import read_frames
 
 pytestmark = pytest.mark.integration
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream",
-         "--use-fake-device-for-media-stream"]
-
-
-def as_y4m(src, out, width=640):
-    """A clip as the raw .y4m Chromium can play as its fake camera (made in tmp, never committed)."""
-    first = next(read_frames(src))
-    height = int(round(first.rgb.shape[0] * width / first.rgb.shape[1] / 2) * 2)
-    with av.open(str(out), "w", format="yuv4mpegpipe") as container:
-        stream = container.add_stream("rawvideo", rate=24)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for frame in read_frames(src):
-            image = cv2.resize(frame.rgb, (width, height), interpolation=cv2.INTER_AREA)
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-        container.mux(stream.encode())
-    return out
 
 
 def start_server(workdir, env=None):
@@ -64,23 +42,6 @@ def server(tmp_path_factory):
     yield url
     proc.terminate()
     proc.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def camera(tmp_path_factory):
-    return as_y4m(clip("legraise_supine_dk2.mp4"), tmp_path_factory.mktemp("cam") / "dk2.y4m")
-
-
-@pytest.fixture()
-def browser(camera):
-    from playwright.sync_api import sync_playwright
-
-    assert shutil.which(CHROMIUM) or os.path.exists(CHROMIUM), "Debian's chromium is not installed"
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                     args=FLAGS + [f"--use-file-for-fake-video-capture={camera}"])
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture()

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from conftest import REPO, clip
-from test_browser import browser, camera, idle, start_server  # noqa: F401  (fixtures)
+from test_browser import idle, start_server
 
 pytestmark = pytest.mark.integration
 
