@@ -54,10 +54,18 @@ def safety_screen() -> bool:
     if calf == "Yes":
         st.error("These can be signs of a blood clot (thrombosis). Do not exercise: see a doctor today.")
         return False
+    st.session_state.no_stretching = nerve == "Yes"
     if nerve == "Yes":
         st.warning("Nerve symptoms: stop stretching and see a professional. The seated nerve glide is the gentler "
-                   "alternative your therapist may prescribe.")
+                   "alternative your therapist may prescribe; the stretches are not offered today.")
     return True
+
+
+def allowed(names: list[str]) -> list[str]:
+    """The exercises on offer after the screen: no stretches when nerve symptoms were reported."""
+    if st.session_state.get("no_stretching"):
+        return [n for n in names if not n.startswith(("hamstring_stretch", "calf_stretch"))]
+    return names
 
 
 def speak(text: str, seq: int) -> None:
@@ -407,18 +415,38 @@ def therapist_view(actor) -> None:
                 st.success("Sent: the patient sees it on their page.")
             except Error as exc:
                 st.error(str(exc))
+    session_exports(full, series, moments)
     st.download_button("Export this patient (JSON)", json.dumps(c.export_patient(actor, pid), default=str, indent=1),
                        f"formcheck-patient-{pid}.json", "application/json")
+
+
+def session_exports(full: dict, series, moments: list[dict]) -> None:
+    """One stored session as JSON, per-frame landmarks as CSV, and a printable HTML report."""
+    import cv2
+
+    from formcheck.replay import skeleton_at
+    from formcheck.report import html_report, report_json
+
+    images = [(f"{m['start_s']:.1f} s: {m['code']}", cv2.imencode(".png", cv2.cvtColor(
+        skeleton_at(series, full["exercise"], m["start_s"], m["message"]), cv2.COLOR_RGB2BGR))[1].tobytes())
+        for m in moments]
+    cols = st.columns(3)
+    sid = full["id"]
+    cols[0].download_button("Session (JSON)", report_json(full["report"]), f"formcheck-session-{sid}.json",
+                            "application/json")
+    cols[1].download_button("Landmarks (CSV)", series.to_csv(), f"formcheck-session-{sid}-landmarks.csv", "text/csv")
+    cols[2].download_button("Printable report (HTML)", html_report(full["report"], images),
+                            f"formcheck-session-{sid}.html", "text/html")
 
 
 def patient_exercise(actor):
     """A signed-in patient exercises what was prescribed, with its settings."""
     from formcheck.clinic import Clinic
 
-    prescriptions = clinic().prescriptions(actor, actor.id)
+    prescriptions = [p for p in clinic().prescriptions(actor, actor.id) if p["exercise"] in allowed(list(CATALOGUE))]
     if not prescriptions:
-        st.info("Your therapist has not prescribed an exercise yet: you can try any exercise meanwhile.")
-        name = st.selectbox("Exercise", list(CATALOGUE), format_func=lambda n: CATALOGUE[n].title)
+        st.info("Nothing prescribed for today yet: you can try an exercise meanwhile.")
+        name = st.selectbox("Exercise", allowed(list(CATALOGUE)), format_func=lambda n: CATALOGUE[n].title)
         return name, None
     chosen = st.selectbox("Your exercise", prescriptions, format_func=lambda p: (
         f"{CATALOGUE[p['exercise']].title}: {p['sets']} sets" + (f" × {p['reps']}" if p["reps"] else "")
@@ -439,7 +467,7 @@ elif safety_screen():
         exercise, params = patient_exercise(actor)
         st.session_state.pain_before = st.slider("Pain before you start (0 = none, 10 = worst)", 0, 10, 0)
     else:
-        exercise = st.selectbox("Exercise", list(CATALOGUE), format_func=lambda n: CATALOGUE[n].title)
+        exercise = st.selectbox("Exercise", allowed(list(CATALOGUE)), format_func=lambda n: CATALOGUE[n].title)
     spec = CATALOGUE[exercise]
     st.markdown(f"**Camera set-up:** {spec.camera}  \n**Checked:** {spec.measures}")
     mode = st.radio("Mode", ["Exercise live", "Review a recorded video"], horizontal=True)

@@ -192,6 +192,18 @@ class PoseSeries:
             return None
         return Pose(float(self.t_s[i]), self.image[i], self.world[i], int(self.people[i]), float(self.others_height[i]))
 
+    def to_csv(self) -> str:
+        """One row per frame and landmark: t_s, landmark, x, y, z, visibility (image) and world x, y, z."""
+        lines = ["t_s,landmark,x,y,z,visibility,world_x,world_y,world_z"]
+        for i, t in enumerate(self.t_s):
+            if self.people[i] == 0:
+                continue
+            for j in range(N_LANDMARKS):
+                x, y, z, v, _ = self.image[i, j]
+                wx, wy, wz = self.world[i, j]
+                lines.append(f"{t:.3f},{j},{x:.4f},{y:.4f},{z:.4f},{v:.3f},{wx:.4f},{wy:.4f},{wz:.4f}")
+        return "\n".join(lines) + "\n"
+
     def save(self, path: Path) -> None:
         np.savez_compressed(path, t_s=self.t_s, image=self.image.astype(np.float16), world=self.world.astype(np.float16),
                             people=self.people, others_height=self.others_height.astype(np.float16),

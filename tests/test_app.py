@@ -36,6 +36,19 @@ def test_nerve_symptoms_warn_and_clear_screen_shows_the_exercises(monkeypatch):
     assert any("stop stretching" in w.value for w in at.warning)
     from formcheck.exercises import CATALOGUE
 
+    offered = set(at.selectbox[0].options)
+    assert "Seated sciatic nerve glide" in offered  # the gentler alternative stays
+    assert not any("stretch" in title.lower() for title in offered)  # nerve symptoms: stop stretching
+    assert offered == {spec.title for name, spec in CATALOGUE.items() if "stretch" not in name}
+
+
+def test_clear_screen_offers_every_exercise(monkeypatch):
+    import streamlit_webrtc.component as component
+
+    from formcheck.exercises import CATALOGUE
+
+    monkeypatch.setattr(component, "get_this_session_info", lambda: None)
+    at = answered("No", "No")
     assert set(at.selectbox[0].options) == {spec.title for spec in CATALOGUE.values()}
 
 

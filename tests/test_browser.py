@@ -107,4 +107,4 @@ def test_bad_upload_is_a_clear_message_and_the_app_keeps_running(page, server, t
     assert page.locator('[data-testid="stException"]').count() == 0
     page.get_by_text("Exercise live", exact=True).click()  # still alive and responsive
     idle(page)
-    assert page.locator('iframe[title="streamlit_webrtc.component.webrtc_streamer"]').count() == 1
+    page.wait_for_selector('iframe[title="streamlit_webrtc.component.webrtc_streamer"]', timeout=30_000)

@@ -99,6 +99,8 @@ def test_remote_loop(browser, clinic_server):
     idle(therapist)
     therapist.wait_for_selector("text=Fault moments", timeout=60_000)  # dk2's knee_bent, as skeleton renders
     assert therapist.get_by_text("knee_bent").count() >= 1
+    for label in ("Session (JSON)", "Landmarks (CSV)", "Printable report (HTML)", "Export this patient (JSON)"):
+        assert therapist.get_by_role("button", name=label).count() == 1
     therapist.get_by_label("Note to the patient").fill("Well done. Keep the knees straighter on the way down.")
     therapist.get_by_role("button", name="Send note").click()
     therapist.wait_for_selector("text=Sent: the patient sees it on their page", timeout=30_000)
