@@ -20,15 +20,40 @@ from .kinematics import measure
 from .pose import PoseEstimator, PoseSeries
 from .session import Analysis, Session
 from .silhouette import back_outline
+from .errors import VideoError
 from .video import VideoInfo, VideoWriter, probe, read_frames, read_image
 
 Progress = Callable[[int, int], None]  # (frames done, frames expected)
+
+# What one upload may be, checked from the metadata before anything is decoded (an exercise video is
+# minutes long; a film or an 8K master would tie up the server for hours).
+MAX_BYTES = 2 * 1024**3
+MAX_DURATION_S = 30 * 60
+MAX_PIXELS = 3840 * 2160
+
+
+def check_limits(path: str | Path, info: VideoInfo) -> None:
+    name = Path(path).name
+    size = Path(path).stat().st_size
+    if size > MAX_BYTES:
+        raise VideoError(f"'{name}' is {size / 1024**3:.1f} GB: the limit is {MAX_BYTES / 1024**3:.0f} GB; "
+                         "trim it to the exercise")
+    if info.duration_s > MAX_DURATION_S:
+        raise VideoError(f"'{name}' lasts {info.duration_s / 60:.0f} min: the limit is {MAX_DURATION_S // 60} min; "
+                         "trim it to the exercise")
+    if info.frames <= 1:
+        raise VideoError(f"'{name}' holds a single picture, not a video: check a still position as a photo "
+                         "(.jpg/.png), or choose the video")
+    if info.width * info.height > MAX_PIXELS:
+        raise VideoError(f"'{name}' is {info.width}×{info.height}: the limit is 4K (3840×2160); "
+                         "export it at a lower resolution")
 
 
 def analyze_video(path: str | Path, exercise: str, params: dict | None = None,
                   variant: str = models.DEFAULT_VARIANT, progress: Progress | None = None) -> tuple[Analysis, VideoInfo]:
     make_checker(exercise, params)  # a bad exercise or setting fails before any decoding
     info = probe(path)
+    check_limits(path, info)
     session = Session(exercise, info.width, info.height, params)
     with PoseEstimator(variant, masks=CATALOGUE[exercise].needs_mask) as estimator:
         for frame in read_frames(path):
