@@ -83,22 +83,13 @@ def analyze_photo(path: str | Path, exercise: str, params: dict | None = None,
     return analysis, VideoInfo(str(path), width, height, 0.0, 0.0, 1, 0)
 
 
-def target_text(analysis: Analysis) -> str:
-    p = analysis.params
-    if "reps" in p:
-        return f" / {p['reps']}"
-    if "target_hold_s" in p:
-        return f" / {p['target_hold_s']:.0f} s"
-    return ""
-
-
 def write_annotated(path: str | Path, analysis: Analysis, out: str | Path, progress: Progress | None = None,
                     capture_at: list[float] = ()) -> dict[float, np.ndarray]:
     """Decode the clip again and draw each frame's state on it (H.264, plays in browsers).
     Returns the annotated frames nearest to the `capture_at` times (the fault moments)."""
     spec = CATALOGUE[analysis.exercise]
     info = probe(path)
-    target = target_text(analysis)
+    target = spec.target_text(analysis.params)
     n = len(analysis.states)
     wanted = sorted(capture_at)
     captured = {}

@@ -84,10 +84,8 @@ class LiveCoach:
         self._last_t: float | None = None
         self._times: list[float] = []  # recent frame arrival times (for fps)
         self._costs: list[float] = []  # recent processing times in seconds
-        self.sets = self.spec.defaults.get("sets")
-        target = self.spec.defaults.get("reps") or self.spec.defaults.get("hold_s") or self.spec.defaults.get(
-            "target_hold_s")
-        self.target = "" if not target else f" / {target}" if self.spec.kind == "reps" else f" / {target:.0f} s"
+        self.settings = self.spec.params(params)  # the defaults with the prescription applied
+        self.target = self.spec.target_text(self.settings)
 
     def _ensure(self, width: int, height: int) -> None:
         if self._estimator is None:
@@ -126,11 +124,11 @@ class LiveCoach:
 
     def set_progress(self, snap: LiveSnapshot) -> str | None:
         """"Set 2 / 3" from the reps done (reps exercises) or the holds done (holds), when the spec has sets."""
-        if not self.sets:
+        sets, reps = self.settings.get("sets"), self.settings.get("reps")
+        if not sets:
             return None
-        reps = self.spec.defaults.get("reps")
         done = snap.rep_count // reps if self.spec.kind == "reps" and reps else snap.holds_done
-        return f"{min(done + 1, self.sets)} / {self.sets}" if done < self.sets else f"{self.sets} / {self.sets} done"
+        return f"{min(done + 1, sets)} / {sets}" if done < sets else f"{sets} / {sets} done"
 
     def snapshot(self) -> LiveSnapshot:
         with self._lock:

@@ -61,3 +61,12 @@ def test_snapshots_are_consistent_while_frames_arrive_on_another_thread():
     worker.join()
     assert seen == sorted(seen)  # counts only ever go up, never torn
     assert coach.snapshot().rep_count == 3
+
+
+def test_counter_target_and_sets_follow_the_prescription_not_the_defaults():
+    coach = LiveCoach("straight_leg_raise", {"reps": 20, "sets": 2})
+    assert coach.target == " / 20"
+    snap = coach.snapshot()
+    assert coach.set_progress(snap) == "1 / 2"
+    assert LiveCoach("hamstring_stretch_standing", {"hold_s": 25.0}).target == " / 25 s"
+    assert LiveCoach("single_leg_balance").target == " / 45 s"

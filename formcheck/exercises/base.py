@@ -40,6 +40,13 @@ class ExerciseSpec:
     def fault(self, code: str) -> FaultSpec:
         return next(f for f in self.faults if f.code == code)
 
+    def target_text(self, params: dict[str, Any]) -> str:
+        """" / 10" or " / 30 s": what the counter or timer is working towards, from the settings in force."""
+        if self.kind == "reps":
+            return f" / {params['reps']}" if params.get("reps") else ""
+        target = params.get("hold_s") or params.get("target_hold_s")
+        return f" / {target:.0f} s" if target else ""
+
     def params(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         unknown = set(overrides or {}) - set(self.defaults)
         if unknown:
