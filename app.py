@@ -19,15 +19,9 @@ import streamlit.components.v1 as components
 
 from formcheck.errors import FormcheckError
 from formcheck.exercises import CATALOGUE
+from formcheck.exercises.base import REFUSAL_CUES
 
 MAX_UPLOAD_MB = 200
-REFUSAL_TEXT = {
-    "no_person": "Step into the picture",
-    "two_people": "Only one person in the picture, please",
-    "not_full_body": "Step back so your whole body, feet included, is in view",
-    "low_visibility": "Move so the camera sees you clearly",
-    "wrong_view": "Turn side-on to the camera (or check the set-up above)",
-}
 
 
 def rtc_configuration() -> dict:
@@ -110,7 +104,7 @@ def live_page(name: str, params: dict | None = None) -> None:
             cols[2].metric("Set", coach.set_progress(snap))
         cols[3].metric("Frames/s", f"{snap.fps:.0f}")
         if snap.frames and not snap.scoring:
-            st.warning(f"Not scoring: {REFUSAL_TEXT.get(snap.refusal, snap.cue or 'get into position')}")
+            st.warning(f"Not scoring: {REFUSAL_CUES.get(snap.refusal) or snap.cue or 'get into position'}")
         if snap.cue:
             st.markdown(f"### {snap.cue}")
         if voice and snap.spoken and snap.spoken != st.session_state.get("spoken"):
