@@ -283,13 +283,13 @@ def my_sessions(actor) -> None:
                 st.info(f"Note from your therapist{at}: {note['text']}")
 
 
-def trends(sessions: list[dict], full) -> None:
+def trends(sessions: list[dict]) -> None:
     """Per exercise, over sessions: range, correct-hold share, best stance, rep quality."""
     import altair as alt
 
     rows = []
     for s in sessions:
-        report = full(s["id"])["report"]
+        report = s["report"]
         reps, holds = report["reps"], report["holds"]
         point = {"when": s["created_at"].isoformat(), "exercise": s["exercise"]}
         if reps:
@@ -370,7 +370,7 @@ def therapist_view(actor) -> None:
         st.info("No sessions yet.")
         return
     st.subheader("Trends")
-    trends(sessions, lambda sid: c.session(actor, sid))
+    trends(sessions)
     st.subheader("Sessions")
     chosen_session = st.selectbox("Session", list(reversed(sessions)), format_func=lambda s: (
         f"{s['created_at']:%d %b %H:%M} · {CATALOGUE[s['exercise']].title} · {s['source']} · pain "

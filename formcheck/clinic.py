@@ -197,14 +197,14 @@ class Clinic:
     @staticmethod
     def _summary(r: ExerciseSession) -> dict:
         return {"id": r.id, "exercise": r.exercise, "source": r.source, "created_at": r.created_at,
-                "pain_before": r.pain_before, "pain_after": r.pain_after, "summary": r.report["summary"],
-                "faults": sorted({f["code"] for f in r.report["faults"]}), "has_video": r.video is not None}
+                "pain_before": r.pain_before, "pain_after": r.pain_after, "report": r.report,
+                "summary": r.report["summary"], "faults": sorted({f["code"] for f in r.report["faults"]}),
+                "has_video": r.has_video}
 
     def session(self, actor: Actor, session_id: int) -> dict:
         with self._db() as db:
             r = self._session(db, actor, session_id)
-            return {**self._summary(r), "patient_id": r.patient_id, "report": r.report, "landmarks": r.landmarks,
-                    "video": r.video}
+            return {**self._summary(r), "patient_id": r.patient_id, "landmarks": r.landmarks, "video": r.video}
 
     # --- notes ---------------------------------------------------------------------------------
     def add_note(self, actor: Actor, session_id: int, text: str, at_s: float | None = None) -> int:
@@ -257,11 +257,8 @@ class Clinic:
 
     def export_patient(self, actor: Actor, patient_id: int) -> dict:
         """Everything stored about a patient (no landmark blobs or video), as JSON-ready data."""
-        sessions = []
-        for s in self.sessions(actor, patient_id):
-            full = self.session(actor, s["id"])
-            sessions.append({**{k: v for k, v in full.items() if k not in ("landmarks", "video")},
-                             "notes": self.notes(actor, s["id"])})
+        sessions = [{**s, "patient_id": patient_id, "notes": self.notes(actor, s["id"])}
+                    for s in self.sessions(actor, patient_id)]
         return {"patient_id": patient_id, "prescriptions": self.prescriptions(actor, patient_id), "sessions": sessions}
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, create_engine,
                         event)
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column, sessionmaker
 
 DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "formcheck.db"
 
@@ -69,8 +69,10 @@ class ExerciseSession(Base):
     exercise: Mapped[str] = mapped_column(String(60))
     source: Mapped[str] = mapped_column(String(10))  # "live" | "upload"
     report: Mapped[dict] = mapped_column(JSON)  # the analysis report (report-schema.md)
-    landmarks: Mapped[bytes] = mapped_column(LargeBinary)  # the PoseSeries, compressed .npz
-    video: Mapped[bytes | None] = mapped_column(LargeBinary)  # only when the patient opted in
+    # the blobs load only when a session is opened, not when sessions are listed
+    landmarks: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # the PoseSeries, compressed .npz
+    video: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)  # only when the patient opted in
+    has_video: Mapped[bool] = column_property(video.column.is_not(None))  # without loading the video
     pain_before: Mapped[int | None] = mapped_column(Integer)
     pain_after: Mapped[int | None] = mapped_column(Integer)
     screen_id: Mapped[int | None] = mapped_column(ForeignKey("safety_screens.id"))
