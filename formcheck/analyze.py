@@ -5,11 +5,15 @@ The same `Session` the live page drives; here the whole clip is known, so smooth
 
 from __future__ import annotations
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
-from typing import Callable
 
 from . import models
 from .errors import FormcheckError
@@ -17,11 +21,11 @@ from .exercises import CATALOGUE, make_checker
 from .overlay import draw
 from .exercises.base import CheckResult, Episode, FrameState
 from .kinematics import measure
-from .pose import PoseEstimator, PoseSeries
+from .pose import Pose, PoseEstimator, PoseSeries
 from .session import Analysis, Session
-from .silhouette import back_outline
+from .silhouette import BackOutline, back_outline
 from .errors import VideoError
-from .video import VideoInfo, VideoWriter, probe, read_frames, read_image
+from .video import VideoInfo, VideoWriter, decoded_ahead, probe, read_frames, read_image
 
 Progress = Callable[[int, int], None]  # (frames done, frames expected)
 
@@ -50,17 +54,78 @@ def check_limits(path: str | Path, info: VideoInfo) -> None:
 
 
 def analyze_video(path: str | Path, exercise: str, params: dict | None = None,
-                  variant: str = models.DEFAULT_VARIANT, progress: Progress | None = None) -> tuple[Analysis, VideoInfo]:
+                  variant: str = models.DEFAULT_VARIANT, progress: Progress | None = None,
+                  workers: int | None = None) -> tuple[Analysis, VideoInfo]:
+    """The whole clip, split into up to `workers` consecutive parts tracked at once (default: one per core).
+
+    Each part has its own landmarker that starts WARMUP_S before the part (those poses are only for the
+    tracker), so the merged series reads as one pass; the session then judges it in time order."""
     make_checker(exercise, params)  # a bad exercise or setting fails before any decoding
     info = probe(path)
     check_limits(path, info)
+    parts = split(info.duration_s, workers or available_cores())
     session = Session(exercise, info.width, info.height, params)
-    with PoseEstimator(variant, masks=CATALOGUE[exercise].needs_mask) as estimator:
-        for frame in read_frames(path):
-            session.add(estimator.detect(frame.rgb, frame.t_s), frame.t_s)
-            if progress:
-                progress(frame.index + 1, info.frames)
+    masks = CATALOGUE[exercise].needs_mask
+    done = [0] * len(parts)
+    cancel = threading.Event()
+    with ThreadPoolExecutor(len(parts), thread_name_prefix="formcheck-part") as pool:
+        jobs = [pool.submit(_track, path, start, stop, variant, masks, done, i, cancel)
+                for i, (start, stop) in enumerate(parts)]
+        try:
+            for job in jobs:  # in time order, each as soon as it is done
+                while not _wait(job, 0.25):
+                    if progress:
+                        progress(sum(done), info.frames)
+                for t_s, pose, outline in job.result():
+                    session.add(pose, t_s, outline)
+        finally:
+            cancel.set()  # an error in one part stops the others
+    if progress:
+        progress(session.frames, session.frames)
     return session.finish(), info
+
+
+WARMUP_S = 1.0  # the tracker of a part starts this long before it, so poses at the seams match one pass
+MIN_PART_S = 4.0  # shorter parts would spend more on warm-up and model start-up than they save
+
+
+def available_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def split(duration_s: float, workers: int) -> list[tuple[float | None, float | None]]:
+    """Consecutive (start, stop) times covering the clip; None = from the very start / to the very end."""
+    n = max(1, min(workers, int(duration_s // MIN_PART_S)))
+    cuts = [duration_s * i / n for i in range(1, n)]
+    return list(zip([None, *cuts], [*cuts, None]))
+
+
+def _wait(job, timeout: float) -> bool:
+    try:
+        job.result(timeout=timeout)
+    except FutureTimeout:
+        return False
+    except Exception:
+        pass  # raised again by the caller's job.result()
+    return True
+
+
+def _track(path, start: float | None, stop: float | None, variant: str, masks: bool, done: list[int], part: int,
+           cancel: threading.Event) -> list[tuple[float, Pose | None, BackOutline | None]]:
+    """One part of the clip through its own landmarker: (t_s, pose without its mask, back outline) per frame."""
+    seen = []
+    begin = None if start is None else max(0.0, start - WARMUP_S)
+    with PoseEstimator(variant, masks=masks) as estimator:
+        for frame in decoded_ahead(read_frames(path, start_s=begin, stop_s=stop)):
+            if cancel.is_set():
+                break
+            pose = estimator.detect(frame.rgb, frame.t_s)
+            if start is not None and frame.t_s < start:
+                continue  # warm-up: tracking only
+            outline = back_outline(pose, pose.mask) if pose is not None else None
+            seen.append((frame.t_s, replace(pose, mask=None) if pose is not None else None, outline))
+            done[part] += 1
+    return seen
 
 
 def analyze_photo(path: str | Path, exercise: str, params: dict | None = None,
@@ -94,7 +159,7 @@ def write_annotated(path: str | Path, analysis: Analysis, out: str | Path, progr
     wanted = sorted(capture_at)
     captured = {}
     with VideoWriter(out, info.width, info.height, fps=info.fps or 30.0) as writer:
-        for frame in read_frames(path):
+        for frame in decoded_ahead(read_frames(path)):
             i = frame.index
             if i >= n:
                 break

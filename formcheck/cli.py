@@ -17,6 +17,12 @@ from .errors import FormcheckError
 EXIT_USER_ERROR = 2
 
 
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of at least 1")
+    return int(text)
+
+
 def _overrides(pairs: list[str]) -> dict:
     out = {}
     for pair in pairs:
@@ -78,7 +84,8 @@ def cmd_analyze(args) -> int:
     else:
         update, close = _progress("analysing", args.quiet)
         try:
-            analysis, info = analyze_video(video, args.exercise, _overrides(args.set), args.model, update)
+            analysis, info = analyze_video(video, args.exercise, _overrides(args.set), args.model, update,
+                                           workers=args.workers)
         finally:
             close()
     report = build_report(analysis, info, args.model)
@@ -180,6 +187,8 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="override an exercise default (e.g. knee_bent_deg=125); repeatable")
     a.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    a.add_argument("--workers", type=_positive_int, metavar="N",
+                   help="track N parts of the video at once (default: one per CPU core; 1 = a single pass)")
     a.set_defaults(func=cmd_analyze)
     e = sub.add_parser("exercises", help="list the exercise catalogue with defaults and sources")
     e.add_argument("--markdown", action="store_true", help="print the catalogue as the README's Markdown section")

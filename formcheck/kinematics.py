@@ -34,7 +34,7 @@ def inclination_deg(lower: np.ndarray, upper: np.ndarray) -> float:
     return float(np.degrees(np.arctan2(abs(d[0]), -d[1])))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Kinematics:
     """One frame's measurements. NaN where the landmarks were not usable."""
 

@@ -22,6 +22,10 @@ from .session import Session
 
 CUE_REPEAT_S = 8.0  # the same cue is spoken at most this often
 CUE_GAP_S = 2.5  # and no two cues closer than this
+# A live set keeps its frames' landmarks and states (~4 KB a frame) for the summary and the therapist, so
+# a camera left running must not grow a server's memory without end: a set stops recording at this length.
+SET_LIMIT_S = 10 * 60
+SET_LIMIT_CUE = f"This set reached the {SET_LIMIT_S // 60}-minute limit: press STOP to see it"
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class LiveSnapshot:
     fps: float
     latency_ms: float  # median processing time of the last frames
     angles: dict[str, float] = field(default_factory=dict)
+    limit_reached: bool = False  # the set hit SET_LIMIT_S and records no more
 
 
 class CueRateLimiter:
@@ -80,7 +85,8 @@ class LiveCoach:
         self._frames = 0
         self._best_hold = 0.0
         self._holds_done = 0
-        self._t0: float | None = None
+        self._t0: float | None = None  # the set's first frame time
+        self._limit_reached = False
         self._last_t: float | None = None
         self._times: list[float] = []  # recent frame arrival times (for fps)
         self._costs: list[float] = []  # recent processing times in seconds
@@ -107,6 +113,11 @@ class LiveCoach:
         if self._last_t is not None and t_s <= self._last_t:
             t_s = self._last_t + 1e-3  # the session needs increasing time
         self._last_t = t_s
+        self._t0 = t_s if self._t0 is None else self._t0
+        if t_s - self._t0 > SET_LIMIT_S:
+            with self._lock:
+                self._limit_reached = True
+            return draw(rgb, None, FrameState(t_s, scoring=False, cue=SET_LIMIT_CUE), self.spec, self.target)
         pose = self._estimator.detect(rgb, t_s)
         state = self._session.add(pose, t_s)
         back = self._session.last_outline
@@ -140,7 +151,7 @@ class LiveCoach:
                 frames=self._frames, scoring=bool(s and s.scoring), refusal=s.refusal if s else None,
                 rep_count=s.rep_count if s else 0, holding=bool(s and s.holding), hold_s=s.hold_s if s else 0.0,
                 best_hold_s=self._best_hold, holds_done=self._holds_done, cue=s.cue if s else None, spoken=self._cues.latest, fps=fps,
-                latency_ms=latency, angles=dict(s.angles) if s else {},
+                latency_ms=latency, angles=dict(s.angles) if s else {}, limit_reached=self._limit_reached,
             )
 
     def finish(self):

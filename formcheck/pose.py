@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +27,6 @@ SIDES = {
     "left": dict(ear=L_EAR, shoulder=L_SHOULDER, hip=L_HIP, knee=L_KNEE, ankle=L_ANKLE, heel=L_HEEL, foot=L_FOOT),
     "right": dict(ear=R_EAR, shoulder=R_SHOULDER, hip=R_HIP, knee=R_KNEE, ankle=R_ANKLE, heel=R_HEEL, foot=R_FOOT),
 }
-BODY_LANDMARKS = [NOSE, L_SHOULDER, R_SHOULDER, L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE]
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Pose:
 
     `image` is (33, 5): x, y normalised to the frame, z, visibility, presence.
     `world` is (33, 3): metres, hip-centred. `people` counts every person the model found;
-    `others_height` is the tallest other person's height relative to the main one (0 if none).
+    `others_height` is the largest other person's size (body_size_px) relative to the main one's (0 if none).
     """
 
     t_s: float
@@ -50,27 +50,51 @@ def _landmarks_array(landmarks, fields: tuple[str, ...]) -> np.ndarray:
     return np.array([[getattr(lm, f) or 0.0 for f in fields] for lm in landmarks], dtype=np.float32)
 
 
-def _height(image: np.ndarray) -> float:
-    ys = image[BODY_LANDMARKS, 1]
-    xs = image[BODY_LANDMARKS, 0]
-    return float(max(np.ptp(ys), np.ptp(xs)))
+BODY_CHAIN = [(L_SHOULDER, L_HIP), (L_HIP, L_KNEE), (L_KNEE, L_ANKLE),
+              (R_SHOULDER, R_HIP), (R_HIP, R_KNEE), (R_KNEE, R_ANKLE)]
+
+
+def body_size_px(image: np.ndarray, width: int, height: int) -> float:
+    """How big a person looks: shoulder→hip→knee→ankle length in pixels, averaged over both sides.
+
+    In pixels, so a lying person in a landscape frame is not undersized against a standing one; along the
+    limbs, so it does not shrink when the legs rise (a bounding box does)."""
+    xy = image[:, :2] * (width, height)
+    return float(sum(np.linalg.norm(xy[a] - xy[b]) for a, b in BODY_CHAIN) / 2)
+
+
+_silence_lock = threading.Lock()
+_silence_depth = 0
+_saved_stderr: int | None = None
 
 
 @contextlib.contextmanager
 def native_logs_silenced():
     """MediaPipe's C++ side prints INFO/WARNING lines straight to fd 2 when a graph starts; users
-    should see formcheck's own messages only (FORMCHECK_DEBUG=1 keeps them)."""
+    should see formcheck's own messages only (FORMCHECK_DEBUG=1 keeps them).
+
+    fd 2 is shared by every thread (chunk workers, concurrent live sessions), so the first caller in
+    redirects it and the last one out restores it: nested or overlapping uses never lose stderr."""
+    global _silence_depth, _saved_stderr
     if os.environ.get("FORMCHECK_DEBUG"):
         yield
         return
-    saved = os.dup(2)
+    with _silence_lock:
+        if _silence_depth == 0:
+            _saved_stderr = os.dup(2)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            os.close(devnull)
+        _silence_depth += 1
     try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
+        yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        with _silence_lock:
+            _silence_depth -= 1
+            if _silence_depth == 0:
+                os.dup2(_saved_stderr, 2)
+                os.close(_saved_stderr)
+                _saved_stderr = None
 
 
 class PoseEstimator:
@@ -114,7 +138,8 @@ class PoseEstimator:
 
     def close(self) -> None:
         if self._landmarker is not None:
-            self._landmarker.close()
+            with native_logs_silenced():  # closing a graph logs too (mediapipe 1.2.3: DestroyAccelerator)
+                self._landmarker.close()
             self._landmarker = None
 
     def detect(self, rgb: np.ndarray, t_s: float) -> Pose | None:
@@ -132,16 +157,17 @@ class PoseEstimator:
         else:  # the landmark stage logs once, when it first runs
             with native_logs_silenced():
                 result = run()
-        pose = pose_from_result(result, t_s)
+        pose = pose_from_result(result, t_s, image.width, image.height)
         self._seen_person = self._seen_person or pose is not None
         return pose
 
 
-def pose_from_result(result, t_s: float) -> Pose | None:
+def pose_from_result(result, t_s: float, width: int, height: int) -> Pose | None:
+    """The largest person found (see body_size_px) as the main one; the others only as a size ratio."""
     if not result.pose_landmarks:
         return None
     images = [_landmarks_array(lms, ("x", "y", "z", "visibility", "presence")) for lms in result.pose_landmarks]
-    heights = [_height(im) for im in images]
+    heights = [body_size_px(im, width, height) for im in images]
     main = int(np.argmax(heights))
     others = [h for i, h in enumerate(heights) if i != main]
     mask = None
@@ -174,15 +200,10 @@ class PoseSeries:
 
     @classmethod
     def from_poses(cls, times: list[float], poses: list[Pose | None], width: int, height: int) -> "PoseSeries":
-        n = len(times)
-        image = np.full((n, N_LANDMARKS, 5), np.nan, np.float32)
-        world = np.full((n, N_LANDMARKS, 3), np.nan, np.float32)
-        people = np.zeros(n, np.int16)
-        others = np.zeros(n, np.float32)
-        for i, pose in enumerate(poses):
-            if pose is not None:
-                image[i], world[i], people[i], others[i] = pose.image, pose.world, pose.people, pose.others_height
-        return cls(np.asarray(times, np.float64), image, world, people, others, width, height)
+        recorder = PoseRecorder(width, height)
+        for t_s, pose in zip(times, poses):
+            recorder.append(t_s, pose)
+        return recorder.series()
 
     def __len__(self) -> int:
         return len(self.t_s)
@@ -215,3 +236,45 @@ class PoseSeries:
             width, height = (int(v) for v in z["size"])
             return cls(z["t_s"], z["image"].astype(np.float32), z["world"].astype(np.float32), z["people"],
                        z["others_height"].astype(np.float32), width, height)
+
+
+class PoseRecorder:
+    """Collects a stream's landmarks straight into growing float32 arrays (~1 KB a frame).
+
+    A kept `Pose` object per frame costs several times that; a 30-minute upload at 60 fps has 108,000 frames.
+    """
+
+    def __init__(self, width: int, height: int, capacity: int = 256):
+        self.width, self.height, self._n = width, height, 0
+        self._t = np.zeros(capacity, np.float64)
+        self._image = np.full((capacity, N_LANDMARKS, 5), np.nan, np.float32)
+        self._world = np.full((capacity, N_LANDMARKS, 3), np.nan, np.float32)
+        self._people = np.zeros(capacity, np.int16)
+        self._others = np.zeros(capacity, np.float32)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def append(self, t_s: float, pose: Pose | None) -> None:
+        if self._n == len(self._t):
+            self._grow()
+        i = self._n
+        self._t[i] = t_s
+        if pose is not None:
+            self._image[i], self._world[i], self._people[i], self._others[i] = (
+                pose.image, pose.world, pose.people, pose.others_height)
+        self._n += 1
+
+    def _grow(self) -> None:
+        def bigger(a: np.ndarray, fill) -> np.ndarray:
+            out = np.full((2 * len(a), *a.shape[1:]), fill, a.dtype)
+            out[: len(a)] = a
+            return out
+
+        self._t, self._people, self._others = bigger(self._t, 0), bigger(self._people, 0), bigger(self._others, 0)
+        self._image, self._world = bigger(self._image, np.nan), bigger(self._world, np.nan)
+
+    def series(self) -> PoseSeries:
+        n = self._n
+        return PoseSeries(self._t[:n].copy(), self._image[:n].copy(), self._world[:n].copy(), self._people[:n].copy(),
+                          self._others[:n].copy(), self.width, self.height)

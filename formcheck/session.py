@@ -7,13 +7,13 @@ offline sessions keep the series and smooth it zero-phase before judging, so tim
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from .exercises import make_checker
 from .exercises.base import CheckResult, FrameState
 from .kinematics import Kinematics, measure
-from .pose import Pose, PoseSeries
-from .silhouette import back_outline
+from .pose import Pose, PoseRecorder, PoseSeries
+from .silhouette import BackOutline, back_outline
 from .smoothing import LiveSmoother, zero_phase
 
 
@@ -33,18 +33,19 @@ class Session:
         self.exercise, self.width, self.height, self.live = exercise, width, height, live
         self.checker = make_checker(exercise, params)
         self._smooth = LiveSmoother() if live else None
-        self._times: list[float] = []
-        self._poses: list[Pose | None] = []
+        self._poses = PoseRecorder(width, height)  # landmarks only: a frame's mask is MBs, its outline is kept
         self._raw: list[Kinematics] = []
         self._states: list[FrameState] = []
         self._smoothed: list[Kinematics] = []
         self._outlines: list = []
 
-    def add(self, pose: Pose | None, t_s: float) -> FrameState | None:
-        """Feed one frame's pose (None when nobody was found). Live sessions return the frame's state."""
-        outline = back_outline(pose, pose.mask) if pose is not None else None
-        self._times.append(t_s)
-        self._poses.append(replace(pose, mask=None) if pose is not None else None)  # a mask is MBs: keep its outline
+    def add(self, pose: Pose | None, t_s: float, outline: BackOutline | None = None) -> FrameState | None:
+        """Feed one frame's pose (None when nobody was found). Live sessions return the frame's state.
+
+        `outline` is the back outline when it was already measured from the pose's mask (by a worker tracking one part of a clip)."""
+        if outline is None and pose is not None:
+            outline = back_outline(pose, pose.mask)
+        self._poses.append(t_s, pose)
         self._outlines.append(outline.points if outline is not None else None)
         record = measure(pose, self.width, self.height, t_s, outline.deviation if outline else float("nan"))
         if not self.live:
@@ -63,15 +64,14 @@ class Session:
 
     @property
     def frames(self) -> int:
-        return len(self._times)
+        return len(self._poses)
 
     def finish(self) -> Analysis:
         if not self.live:
-            self._smoothed = zero_phase(self._raw)
+            self._smoothed, self._raw = zero_phase(self._raw), []
             self._states = [self.checker.update(k) for k in self._smoothed]
         result = self.checker.finish()
-        poses = PoseSeries.from_poses(self._times, self._poses, self.width, self.height)
-        return Analysis(self.exercise, self._smoothed, self._states, result, poses, self._outlines,
+        return Analysis(self.exercise, self._smoothed, self._states, result, self._poses.series(), self._outlines,
                         dict(self.checker.p))
 
 

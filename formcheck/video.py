@@ -6,7 +6,9 @@ Every failure a user can cause (wrong path, not a video, truncated file...) beco
 from __future__ import annotations
 
 import os
+import queue
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -122,16 +124,24 @@ def probe(path: str | os.PathLike) -> VideoInfo:
     return VideoInfo(str(p), width, height, fps, duration_s, frames, rotation)
 
 
-def read_frames(path: str | os.PathLike, max_side: int | None = None) -> Iterator[Frame]:
+def read_frames(path: str | os.PathLike, max_side: int | None = None, start_s: float | None = None,
+                stop_s: float | None = None) -> Iterator[Frame]:
     """Stream upright RGB frames with PTS times, never holding the whole clip.
 
     Frames without a PTS or not later than the previous one are dropped, so t_s is strictly increasing.
     With max_side, frames whose larger side exceeds it are shrunk keeping the aspect ratio.
+    With start_s/stop_s, only frames with start_s <= t_s < stop_s (seeking to the keyframe before start_s);
+    such a part of a clip may be empty (a truncated file), the whole clip may not.
     """
     container, stream, p = _open(path)
     with container:
         stream.thread_type = "AUTO"
         start = stream.start_time or 0
+        if start_s:
+            try:
+                container.seek(start + int(start_s / stream.time_base), stream=stream, backward=True)
+            except _AV_ERRORS:
+                pass  # not seekable: decode from the start and skip
         rotation = None
         last_pts = None
         index = 0
@@ -139,6 +149,11 @@ def read_frames(path: str | os.PathLike, max_side: int | None = None) -> Iterato
             if frame.pts is None or (last_pts is not None and frame.pts <= last_pts):
                 continue
             last_pts = frame.pts
+            t_s = float((frame.pts - start) * stream.time_base)
+            if start_s is not None and t_s < start_s:
+                continue
+            if stop_s is not None and t_s >= stop_s:
+                break
             if rotation is None:
                 rotation = _rotation_cw(frame, stream)
             rgb = frame.to_ndarray(format="rgb24")
@@ -147,10 +162,49 @@ def read_frames(path: str | os.PathLike, max_side: int | None = None) -> Iterato
                 size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
                 rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
             rgb = np.ascontiguousarray(np.rot90(rgb, k=-rotation // 90))
-            yield Frame(index, float((frame.pts - start) * stream.time_base), rgb)
+            yield Frame(index, t_s, rgb)
             index += 1
-    if index == 0:
+    if index == 0 and start_s is None:
         raise _no_frames(p)
+
+
+def decoded_ahead(frames: Iterator[Frame], depth: int = 4) -> Iterator[Frame]:
+    """The same frames, decoded in a thread up to `depth` ahead of the caller (FFmpeg releases the GIL while
+    decoding, so decoding overlaps the pose model). Errors arrive in order; stopping early stops the thread."""
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def decode() -> None:
+        try:
+            for frame in frames:
+                if not put(frame):
+                    return
+            put(end)
+        except BaseException as exc:  # handed to the caller, raised there
+            put(exc)
+        finally:
+            frames.close()  # closes the container in the thread that used it
+
+    worker = threading.Thread(target=decode, name="formcheck-decode", daemon=True)
+    worker.start()
+    try:
+        while (item := ready.get()) is not end:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:

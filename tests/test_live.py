@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import FIXTURES
-from formcheck.live import CueRateLimiter, LiveCoach
+from formcheck.live import SET_LIMIT_S, CueRateLimiter, LiveCoach
 from formcheck.pose import PoseSeries
 
 
@@ -70,3 +70,18 @@ def test_counter_target_and_sets_follow_the_prescription_not_the_defaults():
     assert coach.set_progress(snap) == "1 / 2"
     assert LiveCoach("hamstring_stretch_standing", {"hold_s": 25.0}).target == " / 25 s"
     assert LiveCoach("single_leg_balance").target == " / 45 s"
+
+
+def test_a_set_left_running_stops_recording_at_the_limit():
+    """Memory stays bounded: after SET_LIMIT_S the coach keeps no more frames, and says why on the picture."""
+    series = PoseSeries.load(FIXTURES / "legraise_supine_dk1.full.npz")
+    coach = LiveCoach("straight_leg_raise", estimator=ReplayEstimator(series))
+    frame = np.zeros((series.height, series.width, 3), np.uint8)
+    fps = 1.0  # one frame a second keeps the test quick; the limit is on the frames' own times
+    for i in range(SET_LIMIT_S + 30):
+        out = coach.process(frame, i / fps)
+    snap = coach.snapshot()
+    assert snap.limit_reached and snap.frames == SET_LIMIT_S + 1
+    assert out.any()  # the limit is written on the returned frame
+    analysis = coach.finish()
+    assert len(analysis.poses) == SET_LIMIT_S + 1

@@ -75,3 +75,39 @@ def test_mediapipe_loads_the_bundle_and_finds_nobody_in_a_blank_frame():
 
     with PoseEstimator("full") as estimator:
         assert estimator.detect(np.zeros((240, 320, 3), np.uint8), 0.0) is None
+
+
+def test_overlapping_silences_from_threads_give_stderr_back():
+    """Chunk workers and concurrent live sessions start landmarkers at once: fd 2 must come back whatever the
+    order the silences end in (the old save/restore per call could leave stderr pointing at /dev/null)."""
+    import os
+    import threading
+
+    from formcheck.pose import native_logs_silenced
+
+    def target():
+        return os.readlink("/proc/self/fd/2")
+
+    original = target()
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen = []
+
+    def first():
+        with native_logs_silenced():
+            a_in.set()
+            b_in.wait(5)
+            seen.append(target())
+        a_out.set()
+
+    def second():
+        a_in.wait(5)
+        with native_logs_silenced():
+            b_in.set()
+            a_out.wait(5)  # the first silence ends while this one is still on
+            seen.append(target())
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    [t.start() for t in threads]
+    [t.join(10) for t in threads]
+    assert seen == [os.devnull, os.devnull]
+    assert target() == original

@@ -10,7 +10,8 @@ import pytest
 from conftest import clip as real_clip
 
 from formcheck.errors import VideoError
-from formcheck.video import Frame, VideoInfo, VideoWriter, is_image_path, probe, read_frames, read_image
+from formcheck.video import (Frame, VideoInfo, VideoWriter, decoded_ahead, is_image_path, probe, read_frames,
+                             read_image)
 
 W, H = 96, 64
 
@@ -290,3 +291,33 @@ def test_writer_rejects_wrong_frames(tmp_path):
         writer.write(square_frame(0), 0.0)
         writer.write(square_frame(1), 0.0)  # same time: nudged forward so pts stay increasing
     assert len(list(read_frames(tmp_path / "out.mp4"))) == 2
+
+
+def test_parts_of_a_real_clip_add_up_to_the_whole():
+    """Seeking reads: consecutive parts give exactly the frames (times and pixels) of one pass, none twice."""
+    path = real_clip("lunge_ucf101_g18c05.mp4")  # GOPs longer than the parts: seeks land before the cut
+    whole = list(read_frames(path))
+    cuts = [None, 2.5, 5.0, 7.37, None]
+    parts = [f for start, stop in zip(cuts, cuts[1:]) for f in read_frames(path, start_s=start, stop_s=stop)]
+    assert [f.t_s for f in parts] == [f.t_s for f in whole]
+    assert all(np.array_equal(a.rgb, b.rgb) for a, b in zip(parts, whole))
+    assert list(read_frames(path, start_s=60.0)) == []  # a part past the end is empty, not an error
+
+
+def test_decoding_ahead_gives_the_same_frames_and_stops_with_the_reader(clip):
+    import threading
+
+    path, times = clip
+    assert [f.t_s for f in decoded_ahead(read_frames(path), depth=2)] == [f.t_s for f in read_frames(path)]
+    before = threading.active_count()
+    frames = decoded_ahead(read_frames(path), depth=2)
+    next(frames)
+    frames.close()  # the caller stops early: the decoding thread ends too
+    assert threading.active_count() == before
+
+
+def test_decoding_ahead_raises_the_readers_error_in_the_caller(tmp_path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_text("not a video")
+    with pytest.raises(VideoError, match="bad.mp4"):
+        list(decoded_ahead(read_frames(bad)))

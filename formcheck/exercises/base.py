@@ -91,7 +91,7 @@ class Episode:
     rep: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FrameState:
     """What the live overlay and cue need after each frame."""
 
@@ -182,9 +182,13 @@ class CycleCounter:
     fallen back by `fall_fraction` of that rise (and at least `rise`) — so a patient whose feet stop
     short of the floor still completes reps, while jitter of a few degrees never does. Cycles that
     peak under `min_peak` or last under `min_cycle_s` are discarded, not counted.
+
+    `fall_fraction` 0.5: every rep clip here counts as labelled from 0.5 to 0.55; at 0.6 an ordinary re-encode
+    of dk2 (its low between reps sits ~1° from the line) merged its 3 reps into 1; at 0.45 a lunge clip's
+    partial rise merged two reps.
     """
 
-    def __init__(self, rise: float, fall_fraction: float = 0.6, min_peak: float = -math.inf,
+    def __init__(self, rise: float, fall_fraction: float = 0.5, min_peak: float = -math.inf,
                  min_cycle_s: float = 0.6, tolerance: float = 2.0, settle_s: float = 0.25):
         self.rise, self.fall_fraction, self.min_peak, self.settle_s = rise, fall_fraction, min_peak, settle_s
         self.min_cycle_s, self.tol = min_cycle_s, tolerance
