@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from formcheck.errors import FormcheckError
+from formcheck.files import remove_orphaned_scratch, scratch_dir
 from formcheck.exercises import CATALOGUE
 from formcheck.exercises.base import REFUSAL_CUES
 
@@ -72,7 +72,7 @@ def live_page(name: str, params: dict | None = None) -> None:
     import av
     from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-    from formcheck.live import LiveCoach
+    from formcheck.live import SET_LIMIT_CUE, LiveCoach
 
     spec = CATALOGUE[name]
     if st.session_state.get("coach_for") != (name, repr(params)):
@@ -103,7 +103,9 @@ def live_page(name: str, params: dict | None = None) -> None:
         if coach.set_progress(snap):
             cols[2].metric("Set", coach.set_progress(snap))
         cols[3].metric("Frames/s", f"{snap.fps:.0f}")
-        if snap.frames and not snap.scoring:
+        if snap.limit_reached:
+            st.info(SET_LIMIT_CUE)
+        elif snap.frames and not snap.scoring:
             st.warning(f"Not scoring: {REFUSAL_CUES.get(snap.refusal) or snap.cue or 'get into position'}")
         if snap.cue:
             st.markdown(f"### {snap.cue}")
@@ -153,22 +155,27 @@ def review_page(name: str, params: dict | None = None) -> None:
     if upload.size > MAX_UPLOAD_MB * 1024 * 1024:
         st.error(f"That file is larger than {MAX_UPLOAD_MB} MB: trim it or export it at a lower resolution.")
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        video = Path(tmp) / ("upload" + Path(upload.name).suffix.lower())
-        video.write_bytes(upload.getbuffer())
-        bar = st.progress(0.0, text="Analysing …")
-        try:
-            analysis, info = analyze_video(
-                video, name, params, progress=lambda d, t: bar.progress(min(1.0, d / max(t, 1)), text="Analysing …"))
-            moments = sorted({f.start_s for f in analysis.result.faults})[:6]
-            frames = write_annotated(video, analysis, Path(tmp) / "annotated.mp4", capture_at=moments)
-            clip = (Path(tmp) / "annotated.mp4").read_bytes()
-            original = video.read_bytes()
-        except FormcheckError as exc:
+    key = (upload.file_id, name, repr(params))
+    if st.session_state.get("review_for") != key:  # analyse once; ticking a box or downloading reruns the page
+        st.session_state.review, st.session_state.review_for = None, None
+        with scratch_dir() as tmp:
+            video = Path(tmp) / ("upload" + Path(upload.name).suffix.lower())
+            video.write_bytes(upload.getbuffer())
+            bar = st.progress(0.0, text="Analysing …")
+            try:
+                analysis, info = analyze_video(
+                    video, name, params,
+                    progress=lambda d, t: bar.progress(min(1.0, d / max(t, 1)), text="Analysing …"))
+                moments = sorted({f.start_s for f in analysis.result.faults})[:6]
+                frames = write_annotated(video, analysis, Path(tmp) / "annotated.mp4", capture_at=moments)
+                clip = (Path(tmp) / "annotated.mp4").read_bytes()
+            except FormcheckError as exc:
+                bar.empty()
+                st.error(str(exc))
+                return
             bar.empty()
-            st.error(str(exc))
-            return
-        bar.empty()
+        st.session_state.review, st.session_state.review_for = (analysis, info, frames, clip), key
+    analysis, info, frames, clip = st.session_state.review
     report = build_report(analysis, info, "full")
     report["video"]["path"] = upload.name
     st.video(clip)
@@ -195,7 +202,7 @@ def review_page(name: str, params: dict | None = None) -> None:
     cols[1].download_button("Angles per frame (CSV)", frames_csv(analysis), "formcheck-frames.csv", "text/csv")
     cols[2].download_button("Printable report (HTML)", html_report(report, images), "formcheck-report.html",
                             "text/html")
-    offer_save(analysis, report, "upload", original)
+    offer_save(analysis, report, "upload", upload.getvalue())
 
 
 def live_report(analysis) -> dict:
@@ -210,6 +217,12 @@ def live_report(analysis) -> dict:
 
 
 # --- accounts: the clinic ----------------------------------------------------------------------
+
+
+@st.cache_resource
+def orphaned_scratch_removed() -> int:
+    """Once per server: a server killed mid-upload left the patient's raw clip in its scratch folder."""
+    return len(remove_orphaned_scratch())
 
 
 @st.cache_resource
@@ -389,7 +402,7 @@ def therapist_view(actor) -> None:
     if full["video"] is not None:
         st.video(full["video"])
     else:
-        with tempfile.TemporaryDirectory() as tmp:
+        with scratch_dir() as tmp:
             skeleton_video(series, full["exercise"], Path(tmp) / "replay.mp4")
             st.video((Path(tmp) / "replay.mp4").read_bytes())
     moments = report["faults"][:6]
@@ -452,6 +465,7 @@ st.set_page_config(page_title="formcheck", page_icon="🦵", layout="centered")
 st.title("formcheck")
 st.caption("Exercise form feedback for your physiotherapy home programme. Coaching-grade angles from one "
            "camera, not a diagnosis. **Never stretch into sharp pain.**")
+orphaned_scratch_removed()
 actor = sign_in_box()
 if actor is not None and actor.role in ("therapist", "admin"):
     therapist_view(actor)

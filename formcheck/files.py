@@ -19,3 +19,35 @@ def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+SCRATCH_PREFIX = "formcheck-scratch-"
+
+
+def scratch_dir() -> tempfile.TemporaryDirectory:
+    """A private temporary folder named after this process (a server killed mid-upload leaves the patient's
+    raw clip in it; `remove_orphaned_scratch` recognises it by the dead process's id)."""
+    return tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-")
+
+
+def remove_orphaned_scratch(root: str | os.PathLike | None = None) -> list[Path]:
+    """Delete the scratch folders of formcheck processes that no longer run; returns what was removed."""
+    import shutil
+
+    removed = []
+    for folder in Path(root or tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
+        pid = folder.name[len(SCRATCH_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True

@@ -63,6 +63,18 @@ def start(page, url):
         idle(page)
 
 
+def live_until_reps(page, reps, timeout_ms):
+    """Open the live mode, press START in the WebRTC component, wait until a counter shows `reps`; the component."""
+    page.get_by_text("Exercise live", exact=True).click()
+    idle(page)
+    webrtc = page.frame_locator('iframe[title="streamlit_webrtc.component.webrtc_streamer"]')
+    webrtc.get_by_role("button", name="START").click()
+    page.wait_for_function(
+        f"() => [...document.querySelectorAll('[data-testid=stMetricValue]')].some(e => parseInt(e.innerText) >= {reps})",
+        timeout=timeout_ms)
+    return webrtc
+
+
 def test_live_counts_the_clip_reps_and_cues(page, server):
     start(page, server)
     webrtc = page.frame_locator('iframe[title="streamlit_webrtc.component.webrtc_streamer"]')

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from conftest import REPO, clip
-from test_browser import idle, start_server
+from test_browser import idle, live_until_reps, start_server
 
 pytestmark = pytest.mark.integration
 
@@ -72,13 +72,7 @@ def test_remote_loop(browser, clinic_server):
     patient.get_by_role("button", name="Save session").click()
     patient.wait_for_selector("text=Your therapist can see it now", timeout=30_000)
 
-    patient.get_by_text("Exercise live", exact=True).click()
-    idle(patient)
-    webrtc = patient.frame_locator('iframe[title="streamlit_webrtc.component.webrtc_streamer"]')
-    webrtc.get_by_role("button", name="START").click()
-    patient.wait_for_function(
-        "() => [...document.querySelectorAll('[data-testid=stMetricValue]')].some(e => parseInt(e.innerText) >= 3)",
-        timeout=90_000)
+    webrtc = live_until_reps(patient, 3, 90_000)
     webrtc.get_by_role("button", name="STOP").click()
     patient.wait_for_selector("text=Your set", timeout=30_000)
     idle(patient)
