@@ -1,46 +1,55 @@
-"""How much does formcheck cost on top of the bare pose model? One clip, one process.
+"""Upload analysis against the pose model's own limit, in one run: speed, the parallel split, model choice, memory.
 
-Speed is measured here, by comparing the whole offline analysis with the bare pose model on the same
-frames, not by timed tests (timings on shared CI machines are noise, and a test cannot say what
-"fast enough" means; a ratio to the bare model can). Two things are timed:
+Speed is measured here, by ratios taken in one run, not by timed tests (timings on shared CI machines are
+noise, and a test cannot say what "fast enough" means; a ratio to the bare model can). Sections:
 
-  pipeline  formcheck.analyze.analyze_video (PyAV decode -> PoseLandmarker VIDEO mode -> kinematics ->
-            smoothing -> checker) + report.build_report + report.report_json
-  bare      formcheck.video.read_frames + a plain mediapipe PoseLandmarker (same options as
-            formcheck.pose.PoseEstimator) calling detect_for_video per frame, nothing else
+  speed   on a 720p/30 fps real clip, alternating runs (--repeat N, medians):
+            bare      read_frames + a plain mediapipe PoseLandmarker (formcheck.pose.PoseEstimator's options)
+                      calling detect_for_video per frame in one loop, nothing else: the physical limit of
+                      one landmarker
+            one pass  analyze_video(workers=1) + report: decoding ahead in a thread, pose, kinematics,
+                      smoothing, checker (overhead vs bare, target <= 10 %)
+            parallel  analyze_video(workers=cores) + report: the clip split into parts tracked at once
+                      (target >= 1.5x real time with the full model on 2 cores), and a check that its
+                      landmarks, reps and faults equal the one pass
+          all timings include creating (and closing) the landmarker(s); a bare warm-up run is untimed.
+  models  lite / full / heavy: bare frames/s on the same clip, and the dev clips with ground truth
+          (../shared/videos/labels-dev.json) analysed with each: how many outcomes match the labels.
+  memory  peak RSS of a fresh `formcheck analyze` process on the clip and on the clip repeated (made in a
+          temporary folder by copying its packets, never committed): memory per minute of video.
 
-Fairness: analyze_video creates its own landmarker, so the bare timing includes creating (and closing)
-one too; the creation time is also measured on its own and printed. A warm-up (bare, first frames,
-untimed) pays the first model load and the page cache; then bare and pipeline runs alternate
-(--repeat N each) and the medians are compared.
-
-    python benchmarks/bench_pipeline.py [--clip PATH] [--exercise NAME] [--model lite|full|heavy] [--repeat N]
+    python benchmarks/bench_pipeline.py [--clip PATH] [--exercise NAME] [--repeat N] [--only speed,models,memory]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
-import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from itertools import islice
 from pathlib import Path
 
+import av
 import mediapipe as mp
 import numpy as np
 from mediapipe.tasks.python import BaseOptions, vision
 
 from formcheck import models
-from formcheck.analyze import analyze_video
+from formcheck.analyze import analyze_video, available_cores
 from formcheck.pose import native_logs_silenced
 from formcheck.report import build_report, report_json
 from formcheck.video import probe, read_frames
 
-DEFAULT_CLIP = Path(__file__).resolve().parents[2] / "shared" / "videos" / "legraise_supine_dk1.mp4"
+VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "videos"
+DEFAULT_CLIP = VIDEOS / "rehabmon_squat.mp4"  # 1280x720, 30 fps, 19 s: a real phone-like upload
 TARGET_OVERHEAD_PCT = 10.0
+TARGET_REALTIME_X = 1.5
 
 
 def make_landmarker(model_path: Path):
@@ -53,11 +62,10 @@ def make_landmarker(model_path: Path):
         return vision.PoseLandmarker.create_from_options(options)
 
 
-def bare(clip: Path, model_path: Path, limit: int | None = None) -> tuple[float, float, int]:
-    """(total seconds, landmarker creation seconds, frames): decode + detect_for_video, nothing else."""
+def bare(clip: Path, model_path: Path, limit: int | None = None) -> tuple[float, int]:
+    """(seconds, frames): decode + detect_for_video in one loop, nothing else."""
     t0 = time.perf_counter()
     landmarker = make_landmarker(model_path)
-    created = time.perf_counter() - t0
     n, last_ms = 0, -1
     try:
         with native_logs_silenced():  # the first inference logs on fd 2
@@ -68,19 +76,20 @@ def bare(clip: Path, model_path: Path, limit: int | None = None) -> tuple[float,
                 n += 1
     finally:
         landmarker.close()
-    return time.perf_counter() - t0, created, n
+    return time.perf_counter() - t0, n
 
 
-def pipeline(clip: Path, exercise: str, variant: str) -> tuple[float, int, int]:
-    """(seconds, frames analysed, report bytes): analyze_video + build_report + report_json."""
+def pipeline(clip: Path, exercise: str, variant: str, workers: int):
+    """(seconds, analysis): analyze_video + build_report + report_json."""
     t0 = time.perf_counter()
-    analysis, info = analyze_video(clip, exercise, variant=variant)
-    text = report_json(build_report(analysis, info, variant))
-    return time.perf_counter() - t0, len(analysis.states), len(text)
+    analysis, info = analyze_video(clip, exercise, variant=variant, workers=workers)
+    report_json(build_report(analysis, info, variant))
+    return time.perf_counter() - t0, analysis
 
 
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+def outcome(analysis) -> tuple:
+    result = analysis.result
+    return (len(result.reps), len(result.holds), sorted({f.code for f in result.faults}))
 
 
 def cpu_model() -> str:
@@ -93,64 +102,190 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def table(rows: list[tuple], widths: tuple[int, ...]) -> None:
+    for row in rows:
+        print("".join(f"{str(col):<{w}}" if i == 0 else f"{str(col):>{w}}" for i, (col, w) in enumerate(zip(row, widths))))
+
+
+# --- speed ----------------------------------------------------------------------------------------------
+
+
+def speed(clip: Path, exercise: str, repeat: int) -> dict:
+    info = probe(clip)
+    cores = available_cores()
+    path = models.ensure_model("full")
+    print(f"\n== speed: {clip.name} {info.width}x{info.height}, {info.frames} frames, {info.duration_s:.2f} s, "
+          f"{info.fps:.2f} fps; exercise {exercise}; model full; {cores} cores; repeat {repeat}")
+    bare(clip, path, limit=30)  # warm-up: first model load, page cache
+    times = {"bare": [], "one pass": [], "parallel": []}
+    one = par = None
+    for i in range(repeat):
+        t, frames = bare(clip, path)
+        times["bare"].append(t)
+        t, one = pipeline(clip, exercise, "full", workers=1)
+        times["one pass"].append(t)
+        t, par = pipeline(clip, exercise, "full", workers=cores)
+        times["parallel"].append(t)
+        print(f"run {i + 1}  " + "  ".join(f"{k} {v[-1]:6.2f} s" for k, v in times.items()))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print()
+    table([("", "time s", "frames/s", "x real time", "vs bare")]
+          + [(k, f"{t:.2f}", f"{frames / t:.1f}", f"{info.duration_s / t:.2f}", f"{med['bare'] / t:.2f}x")
+             for k, t in med.items()], (12, 10, 10, 13, 10))
+    overhead = (med["one pass"] / med["bare"] - 1) * 100
+    realtime = info.duration_s / med["parallel"]
+    same_landmarks = np.allclose(one.poses.image, par.poses.image, equal_nan=True, atol=1e-6) and \
+        np.array_equal(one.poses.t_s, par.poses.t_s)
+    print(f"\none pass overhead vs bare   {overhead:+.1f} %  (target <= {TARGET_OVERHEAD_PCT:.0f} %: "
+          f"{'OK' if overhead <= TARGET_OVERHEAD_PCT else 'OVER TARGET'})")
+    print(f"parallel real-time factor   {realtime:.2f}x  (target >= {TARGET_REALTIME_X}x: "
+          f"{'OK' if realtime >= TARGET_REALTIME_X else 'UNDER TARGET'})")
+    print(f"parallel == one pass        landmarks {'identical' if same_landmarks else 'DIFFER'}; "
+          f"(reps, holds, faults) one pass {outcome(one)}, parallel {outcome(par)}"
+          f"{'' if outcome(one) == outcome(par) else '  MISMATCH'}")
+    return {"bare_fps": frames / med["bare"], "overhead_pct": overhead, "parallel_realtime_x": realtime,
+            "identical": same_landmarks and outcome(one) == outcome(par)}
+
+
+# --- models ---------------------------------------------------------------------------------------------
+
+
+def dev_checks() -> list[tuple[str, str, callable]]:
+    """(clip, exercise, judge) for the labelled dev clips of high confidence; judge(analysis, label) -> bool."""
+    def reps(a, lab):
+        return len(a.result.reps) == lab["reps_complete"]
+
+    def faults(*codes):
+        return lambda a, lab: reps(a, lab) and set(codes) <= {f.code for f in a.result.faults}
+
+    def clean(code):
+        return lambda a, lab: reps(a, lab) and code not in {f.code for f in a.result.faults}
+
+    def hold(a, lab):
+        (start, end), = lab["single_leg_intervals_s"]
+        return len(a.result.holds) == 1 and abs(a.result.holds[0].start_s - start) <= 0.3 and \
+            abs(a.result.holds[0].end_s - end) <= 0.3
+
+    return [("legraise_supine_dk1.mp4", "straight_leg_raise", clean("knee_bent")),
+            ("legraise_supine_dk2.mp4", "straight_leg_raise", faults("knee_bent")),
+            ("treepose_sheknows.mp4", "single_leg_balance", hold),
+            ("lunge_ucf101_g18c05.mp4", "lunge", reps),
+            ("squat_side_kan6.mp4", "squat", reps),
+            ("rdl_side_rounded_gazi_TL.mp4", "hip_hinge", faults("back_rounded")),
+            ("rdl_side_flat_gazi_TR.mp4", "hip_hinge", clean("back_rounded"))]
+
+
+def model_choice(clip: Path) -> dict:
+    labels = json.loads((VIDEOS / "labels-dev.json").read_text())
+    checks = dev_checks()
+    info = probe(clip)
+    print(f"\n== models: bare frames/s on {clip.name} (first 300 frames); dev clips with labels, analysed with "
+          f"{available_cores()} workers")
+    rows, found = [("model", "bare fps", "x real time", "dev matches", "analysis s")], {}
+    for variant in models.VARIANTS:
+        try:
+            path = models.ensure_model(variant, quiet=True)
+        except Exception as exc:  # e.g. no npm to build lite/heavy: say so, go on
+            print(f"{variant}: not available ({exc})")
+            continue
+        bare(clip, path, limit=20)
+        t, n = bare(clip, path, limit=300)
+        matched, t0, missed = 0, time.perf_counter(), []
+        for name, exercise, judge in checks:
+            analysis, _ = analyze_video(VIDEOS / name, exercise, variant=variant)
+            ok = judge(analysis, labels[name])
+            matched += ok
+            if not ok:
+                missed.append(f"{name} {outcome(analysis)}")
+        spent = time.perf_counter() - t0
+        fps = n / t
+        rows.append((variant, f"{fps:.1f}", f"{fps / info.fps:.2f}", f"{matched}/{len(checks)}", f"{spent:.1f}"))
+        found[variant] = {"fps": fps, "matched": matched}
+        for line in missed:
+            print(f"{variant}: missed {line}")
+    table(rows, (8, 10, 13, 13, 12))
+    return found
+
+
+# --- memory ---------------------------------------------------------------------------------------------
+
+
+def repeated(clip: Path, times: int, out: Path) -> Path:
+    """The clip `times` times in a row, by copying its compressed packets with shifted timestamps."""
+    with av.open(str(clip)) as src, av.open(str(out), "w", format="mp4") as dst:
+        stream = src.streams.video[0]
+        copy = dst.add_stream_from_template(stream)
+        span = 0
+        for k in range(times):
+            src.seek(0, stream=stream)
+            end = 0
+            for packet in src.demux(stream):
+                if packet.dts is None:
+                    continue  # the demuxer's final empty packet
+                end = max(end, packet.pts + (packet.duration or 0))
+                packet.pts += k * span
+                packet.dts += k * span
+                packet.stream = copy
+                dst.mux(packet)
+            span = span or end - (stream.start_time or 0)
+    return out
+
+
+def peak_rss(clip: Path, exercise: str) -> float:
+    """MiB: a fresh process running the `formcheck analyze` path on the clip (report written to a temp file)."""
+    # VmHWM, not ru_maxrss: Linux carries the forking parent's high-water mark over exec into ru_maxrss
+    code = ("import re, sys; from formcheck.cli import main; "
+            "rc = main(['analyze', sys.argv[1], '-e', sys.argv[2], '--json', sys.argv[3], '-q']); "
+            "print(int(re.search(r'VmHWM:\\s+(\\d+) kB', open('/proc/self/status').read())[1]) / 1024); "
+            "sys.exit(rc)")
+    with tempfile.TemporaryDirectory() as tmp:
+        done = subprocess.run([sys.executable, "-c", code, str(clip), exercise, str(Path(tmp) / "r.json")],
+                              capture_output=True, text=True, check=True)
+    return float(done.stdout.split()[-1])
+
+
+def memory(clip: Path, exercise: str, times: int) -> dict:
+    print(f"\n== memory: peak RSS of a fresh `formcheck analyze` process ({available_cores()} workers)")
+    with tempfile.TemporaryDirectory() as tmp:
+        long = repeated(clip, times, Path(tmp) / f"{clip.stem}-x{times}.mp4")
+        short_info, long_info = probe(clip), probe(long)
+        short_mib, long_mib = peak_rss(clip, exercise), peak_rss(long, exercise)
+    extra_min = (long_info.duration_s - short_info.duration_s) / 60
+    extra_frames = long_info.frames - short_info.frames
+    per_min = (long_mib - short_mib) / extra_min
+    table([("clip", "minutes", "frames", "peak RSS MiB"),
+           (clip.name, f"{short_info.duration_s / 60:.2f}", short_info.frames, f"{short_mib:.0f}"),
+           (f"the same x{times}", f"{long_info.duration_s / 60:.2f}", long_info.frames, f"{long_mib:.0f}")],
+          (30, 9, 9, 14))
+    frame_mib = long_info.width * long_info.height * 3 / 2**20
+    print(f"growth {per_min:.1f} MiB per minute of video = {(long_mib - short_mib) * 1024 / extra_frames:.1f} KiB "
+          f"a frame (one decoded {long_info.width}x{long_info.height} frame is {frame_mib:.1f} MiB)")
+    return {"short_mib": short_mib, "long_mib": long_mib, "mib_per_min": per_min}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clip", type=Path, default=DEFAULT_CLIP)
-    ap.add_argument("--exercise", default="straight_leg_raise")
-    ap.add_argument("--model", choices=models.VARIANTS, default=models.DEFAULT_VARIANT)
-    ap.add_argument("--repeat", type=int, default=2, help="timed runs of each (alternating); medians reported")
+    ap.add_argument("--exercise", default="squat")
+    ap.add_argument("--repeat", type=int, default=3, help="timed runs of each (alternating); medians reported")
+    ap.add_argument("--times", type=int, default=8, help="memory: the long clip is the clip this many times over")
+    ap.add_argument("--only", default="speed,models,memory", help="comma-separated sections to run")
     args = ap.parse_args()
-    if args.repeat < 1:
-        ap.error("--repeat must be >= 1")
-
-    info = probe(args.clip)
-    model_path = models.ensure_model(args.model)
-    print(f"machine    {os.cpu_count()} cpus, {cpu_model()}, {platform.system()} {platform.machine()}")
-    print(f"software   python {platform.python_version()}, mediapipe {mp.__version__}, numpy {np.__version__}")
-    print(f"clip       {args.clip.name}: {info.width}x{info.height}, {info.frames} frames, "
-          f"{info.duration_s:.2f} s, {info.fps:.2f} fps")
-    print(f"run        exercise {args.exercise}, model {args.model}, repeat {args.repeat}")
-    print("fairness   both timings include creating + closing one landmarker (analyze_video makes its own);"
-          " warm-up untimed")
-
-    bare(args.clip, model_path, limit=30)  # warm-up: first model load, page cache
-    bare_t, pipe_t, creates = [], [], []
-    frames = None
-    for i in range(args.repeat):
-        t, c, n_bare = bare(args.clip, model_path)
-        bare_t.append(t)
-        creates.append(c)
-        t, n_pipe, size = pipeline(args.clip, args.exercise, args.model)
-        pipe_t.append(t)
-        if n_bare != n_pipe:
-            print(f"warning: bare saw {n_bare} frames, pipeline {n_pipe}", file=sys.stderr)
-        frames = n_pipe
-        print(f"run {i + 1}      bare {bare_t[-1]:7.3f} s   pipeline {pipe_t[-1]:7.3f} s   "
-              f"(landmarker creation {c * 1000:.0f} ms, report {size} B)")
-
-    b, p, c = statistics.median(bare_t), statistics.median(pipe_t), statistics.median(creates)
-    ratio = p / b
-    overhead = (ratio - 1) * 100
-    rss = peak_rss_mib()
-    rows = [
-        ("", "time s", "frames/s", "x real time"),
-        ("bare model", f"{b:.3f}", f"{frames / b:.1f}", f"{info.duration_s / b:.2f}"),
-        ("pipeline", f"{p:.3f}", f"{frames / p:.1f}", f"{info.duration_s / p:.2f}"),
-        ("bare w/o creation", f"{b - c:.3f}", f"{frames / (b - c):.1f}", f"{info.duration_s / (b - c):.2f}"),
-        ("pipeline w/o creation", f"{p - c:.3f}", f"{frames / (p - c):.1f}", f"{info.duration_s / (p - c):.2f}"),
-    ]
-    print()
-    for name, *cols in rows:
-        print(f"{name:<22}" + "".join(f"{col:>13}" for col in cols))
-    print()
-    print(f"{'frames analysed':<22}{frames:>13}")
-    print(f"{'landmarker creation':<22}{c * 1000:>10.0f} ms  (median, inside both timings)")
-    print(f"{'ratio pipeline/bare':<22}{ratio:>13.3f}")
-    verdict = "OK" if overhead <= TARGET_OVERHEAD_PCT else "OVER TARGET"
-    print(f"{'overhead':<22}{overhead:>12.1f} %  (target <= {TARGET_OVERHEAD_PCT:.0f} %: {verdict})")
-    print(f"{'peak RSS':<22}{rss:>10.0f} MiB (whole process, all runs)")
-    print(f"RESULT pipeline_fps={frames / p:.1f} bare_fps={frames / b:.1f} overhead_pct={overhead:.1f} "
-          f"peak_rss_mib={rss:.0f} realtime_x={info.duration_s / p:.2f} model={args.model}")
+    sections = set(args.only.split(","))
+    if args.repeat < 1 or args.times < 2 or not sections <= {"speed", "models", "memory"}:
+        ap.error("--repeat >= 1, --times >= 2, --only from speed,models,memory")
+    print(f"machine    {os.cpu_count()} cpus ({available_cores()} usable), {cpu_model()}, "
+          f"{platform.system()} {platform.machine()}")
+    print(f"software   python {platform.python_version()}, mediapipe {mp.__version__}, numpy {np.__version__}, "
+          f"av {av.__version__}")
+    results = {}
+    if "speed" in sections:
+        results["speed"] = speed(args.clip, args.exercise, args.repeat)
+    if "models" in sections:
+        results["models"] = model_choice(args.clip)
+    if "memory" in sections:
+        results["memory"] = memory(args.clip, args.exercise, args.times)
+    print("\nRESULT " + json.dumps(results, default=lambda x: round(float(x), 3)))
     return 0
 
 
