@@ -73,6 +73,9 @@ def live_page(name: str, params: dict | None = None) -> None:
     from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
     from formcheck.live import SET_LIMIT_CUE, LiveCoach
+    from formcheck.webrtc import hold_up_under_load
+
+    hold_up_under_load()  # late camera frames dropped, not queued; slow consent answers do not end a session
 
     spec = CATALOGUE[name]
     if st.session_state.get("coach_for") != (name, repr(params)):
