@@ -36,8 +36,9 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "-
          "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream",
          "--use-fake-device-for-media-stream"]
 
-# Runs inside the component's iframe: counts frames coming back and measures each one's round trip.
-PROBE_JS = """async ([bits, block, seconds]) => {
+# In the component's iframe (with `bits` and `block` in scope): `out`, the video coming back; `cam`, a second
+# capture of the same fake camera; read(video), the frame index stamped on what a video shows now.
+STAMP_JS = """
   const out = document.querySelector('video');
   const cam = document.createElement('video');
   cam.muted = true; cam.srcObject = await navigator.mediaDevices.getUserMedia({video: {width: 640, height: 480}});
@@ -51,7 +52,9 @@ PROBE_JS = """async ([bits, block, seconds]) => {
       v = v * 2 + (px[(y * bits * block + x) * 4] > 128 ? 1 : 0); }
     return v;
   };
-  const seen = new Map(); const back = new Set(); const lat = []; const t0 = performance.now();
+"""
+# Runs inside the component's iframe: counts frames coming back and measures each one's round trip.
+PROBE_JS = "async ([bits, block, seconds]) => {" + STAMP_JS + """  const seen = new Map(); const back = new Set(); const lat = []; const t0 = performance.now();
   const onCam = () => { const i = read(cam); if (!seen.has(i)) seen.set(i, performance.now());
     cam.requestVideoFrameCallback(onCam); };
   // a frame counts once, when its index first comes back (a repeated frame is not a processed one)

@@ -1,0 +1,495 @@
+"""Four live browser sessions and two uploads at once on one server (a 2-core machine): no cross-talk between
+sessions, frames dropped rather than latency growing without bound, memory bounded.
+
+One app server (its own database, guest mode). Four Chromium processes, each with a different real clip as its
+fake camera (a fake camera belongs to a browser process), run the live page at the same time:
+
+    tree  single-leg balance   one ~6 s stance a loop (7.2 s), no reps
+    dk1   straight-leg raise   3 reps a loop (12.7 s), no knee fault
+    dk2   straight-leg raise   3 reps a loop (8.6 s), "Keep your knee straight"
+    dk4   straight-leg raise   3 reps a loop (13.3 s), no knee fault
+
+and, once all four stream, a fifth Chromium uploads dk2 and dk1 from two pages at once. Each camera clip is
+letterboxed to 640×480 at 24 frames/s (by its true frame times) and every frame carries its index in the top
+bar (the stamp layout of benchmarks/bench_live.py), so a probe in each live page times every processed frame's
+round trip (camera → server → back) with requestVideoFrameCallback, for the whole run. The server's resident
+memory (it and its children, /proc) is sampled every second.
+
+What the test holds against (every problem is collected, then reported together):
+- cross-talk: a knee cue on a page whose clip has none (or none on dk2's), a rep counter on the balance page or
+  a hold timer on a leg-raise page, a rep count that goes down or is beyond what the page's own clip can give in
+  its elapsed time (two pages' reps summed), a balance hold longer than one loop, an upload showing the other
+  upload's result;
+- queueing: a session the browser had to drop, processed frames that stop coming back, a late round trip far
+  above the early one, any 10-s window's median round trip above a cap;
+- memory: the server's RSS above a cap, or growing over the second half of the run.
+
+A load benchmark, run on its own (about 3 minutes; not part of scripts/test, whose suite must pass):
+
+    .venv/bin/python -m pytest benchmarks/load_concurrency.py -s
+
+On the 2-core machine it does not meet its latency bounds yet: see the README's "Several patients at once".
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from conftest import CHROMIUM, CHROMIUM_FLAGS, clip  # noqa: E402
+from test_browser import idle, start, start_server  # noqa: E402
+
+from bench_live import BITS, BLOCK, STAMP_JS  # noqa: E402  the frame-index stamp, shared with the benchmark
+
+pytestmark = pytest.mark.integration
+
+IFRAME = 'iframe[title="streamlit_webrtc.component.webrtc_streamer"]'
+KNEE = "Keep your knee straight"
+CAMERA_FPS = 24
+MIN_RUN_S = 80  # all four live sessions and the uploads measured together for at least this long ...
+MAX_RUN_S = 120  # ... and until both uploads show their results, at most this long
+WARMUP_S = 8  # latency windows start this long after the uploads were sent
+WINDOW_S = 20  # early window = [WARMUP_S, WARMUP_S + WINDOW_S), late window = the last WINDOW_S of the run
+# Bounds: generous for a loaded 2-core machine (other jobs may share it), tight enough for unbounded growth.
+LATENCY_GROWTH_X, LATENCY_MARGIN_MS = 2.0, 750.0  # late median <= 2 × early median + 750 ms
+LATENCY_CAP_MS = 4000.0  # no 10-s window's median above this (also well below a camera loop: no aliasing)
+START_GAP_S = 6  # the live sessions are started this far apart (or as soon as the previous one streams)
+CONNECT_S = 90  # every live session's video must come back within this long of the last START
+MIN_FPS_BACK = 1.0  # processed frames keep coming back to every page, late in the run too
+RSS_CAP_MB = 4000.0  # the whole server: 4 live sessions, 2 uploads (4 upload landmarkers), Streamlit
+RSS_LATE_GROWTH_MB = 250.0  # over the second half of the run
+
+LIVE = [  # name, clip, exercise to pick (None = the default, the straight-leg raise), kind, knee cue expected
+    ("tree", "treepose_sheknows.mp4", "Single-leg balance", "hold", None),  # set up first: it needs a pick
+    ("dk1", "legraise_supine_dk1.mp4", None, "reps", False),
+    ("dk2", "legraise_supine_dk2.mp4", None, "reps", True),
+    ("dk4", "legraise_supine_dk4.mp4", None, "reps", False),
+]
+UPLOADS = [("legraise_supine_dk2.mp4", True), ("legraise_supine_dk1.mp4", False)]  # clip, knee fault expected
+REPS_PER_LOOP = 4  # 3 labelled reps; the jump back to the start of a loop may end a 4th (dk1 ends mid-rep)
+
+# In the main page: everything the status fragment ever showed (it refreshes twice a second).
+WATCH_JS = """() => {
+  if (window.__seen) return;
+  const s = window.__seen = {cues: new Set(), labels: new Set(), reps: 0, repsDown: 0, bestHold: 0,
+                             holdShown: false, exceptions: 0, fps: null};
+  const scan = () => {
+    document.querySelectorAll('h3').forEach(h => s.cues.add(h.innerText.trim()));
+    document.querySelectorAll('[data-testid="stMetric"]').forEach(m => {
+      const l = m.querySelector('[data-testid="stMetricLabel"]'), v = m.querySelector('[data-testid="stMetricValue"]');
+      if (!l || !v) return;
+      const label = l.innerText.trim(), value = v.innerText.trim();
+      s.labels.add(label);
+      if (label === 'Reps' && /^\\d/.test(value)) { const r = parseInt(value);
+        if (r < s.reps) s.repsDown++; s.reps = Math.max(s.reps, r); }
+      if (label === 'Best hold') s.bestHold = Math.max(s.bestHold, parseFloat(value) || 0);
+      if (label === 'Hold' && /^\\d/.test(value)) s.holdShown = true;
+      if (label === 'Frames/s') s.fps = parseFloat(value);
+    });
+    if (document.querySelector('[data-testid="stException"]')) s.exceptions++;
+  };
+  new MutationObserver(scan).observe(document.body, {subtree: true, childList: true, characterData: true});
+  scan();
+}"""
+SEEN_JS = """() => { const s = window.__seen; return {cues: [...s.cues], labels: [...s.labels], reps: s.reps,
+  repsDown: s.repsDown, bestHold: s.bestHold, holdShown: s.holdShown, exceptions: s.exceptions, fps: s.fps}; }"""
+
+PLAYING_JS = "() => { const v = document.querySelector('video'); return v && v.readyState >= 2 && v.currentTime > 0; }"
+STATE_JS = """() => { const v = document.querySelector('video');
+  return {video: !!v, readyState: v && v.readyState, currentTime: v && v.currentTime,
+          buttons: [...document.querySelectorAll('button')].map(b => b.innerText)}; }"""
+# In the WebRTC component's iframe: a second capture of the same fake camera and the video coming back, each
+# frame's index read from its stamp. The camera file loops, so the latest time an index was shot is kept; a
+# frame counts once, when its index first comes back. Samples: [ms since the probe started, round trip ms].
+# `stopped`: when the component lost its video or showed START again (the browser ended the session).
+PROBE_JS = "async ([bits, block]) => { if (window.__probe) return;" + STAMP_JS + """  const p = window.__probe = {t0: performance.now(), samples: [], unmatched: 0, lastCam: -1, lastOut: -1,
+                              stopped: null};
+  const shot = new Map();
+  const onCam = () => { const i = read(cam); if (i !== p.lastCam) { shot.set(i, performance.now()); p.lastCam = i; }
+    cam.requestVideoFrameCallback(onCam); };
+  const onOut = () => { const t = performance.now(); const i = read(out);
+    if (i !== p.lastOut) { p.lastOut = i;
+      if (shot.has(i)) p.samples.push([t - p.t0, t - shot.get(i)]); else p.unmatched++; }
+    out.requestVideoFrameCallback(onOut); };
+  cam.requestVideoFrameCallback(onCam); out.requestVideoFrameCallback(onOut);
+  setInterval(() => {
+    const v = document.querySelector('video');
+    const again = [...document.querySelectorAll('button')].some(b => b.innerText.trim() === 'START');
+    if (p.stopped === null && (again || v !== out || !out.srcObject)) p.stopped = performance.now() - p.t0;
+  }, 250);
+}"""
+
+
+def stamped_camera(src: Path, out: Path) -> tuple[Path, int, float]:
+    """The clip as a 640×480, 24 frames/s .y4m fake camera (letterboxed; frames repeated or skipped by their
+    true times, so a 10 frames/s clip plays at its real speed), each frame stamped with its index in the top
+    bar. Returns (path, frames, seconds per loop). Made in tmp, never committed."""
+    import av
+    import cv2
+    import numpy as np
+
+    from formcheck.video import read_frames
+
+    frames = list(read_frames(src))
+    step = (frames[-1].t_s - frames[0].t_s) / max(len(frames) - 1, 1)
+    count = int(round((frames[-1].t_s - frames[0].t_s + step) * CAMERA_FPS))
+    with av.open(str(out), "w", format="yuv4mpegpipe") as container:
+        stream = container.add_stream("rawvideo", rate=CAMERA_FPS)
+        stream.width, stream.height, stream.pix_fmt = 640, 480, "yuv420p"
+        j, picture = 0, None
+        for index in range(count):
+            t = frames[0].t_s + index / CAMERA_FPS
+            while j + 1 < len(frames) and frames[j + 1].t_s <= t + 1e-6:
+                j += 1
+                picture = None
+            if picture is None:
+                rgb = frames[j].rgb
+                h = int(rgb.shape[0] * 640 / rgb.shape[1]) // 2 * 2
+                assert h <= 480 - 2 * BLOCK, f"{src.name}: no room for the stamp above the picture"
+                picture = np.zeros((480, 640, 3), np.uint8)
+                top = (480 - h) // 2
+                picture[top:top + h] = cv2.resize(rgb, (640, h), interpolation=cv2.INTER_AREA)
+            canvas = picture.copy()
+            for i in range(BITS):
+                if (index >> (BITS - 1 - i)) & 1:
+                    x = 640 - BITS * BLOCK + i * BLOCK
+                    canvas[:BLOCK, x:x + BLOCK] = 255
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(canvas, format="rgb24")))
+        container.mux(stream.encode())
+    return out, count, count / CAMERA_FPS
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and all its descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        tree.append(todo.pop())
+        todo += children.get(tree[-1], [])
+    return tree
+
+
+def server_rss_mb(pid: int) -> float:
+    """Resident memory of the server process and all its descendants (VmRSS), in MB."""
+    total = 0.0
+    for p in process_tree(pid):
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+        except OSError:
+            pass
+    return total
+
+
+def cpu_s(pids: list[int]) -> float:
+    """CPU seconds (user + system) used so far by these processes."""
+    total = 0
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_split(server_pid: int) -> tuple[float, float]:
+    """(server, browsers) CPU seconds so far: the server's tree, and the rest of this test's process tree (the
+    Playwright driver and the Chromium processes)."""
+    server = process_tree(server_pid)
+    mine = [p for p in process_tree(os.getpid()) if p not in server and p != os.getpid()]
+    return cpu_s(server), cpu_s(mine)
+
+
+def windows(samples: list, width: float, start: float, end: float) -> list[tuple[float, int, float]]:
+    """(window start s, frames back, median round trip ms) per `width`-second window from `start` to `end`."""
+    out, t0 = [], start
+    while t0 < end:
+        lat = [ms for t, ms in samples if t0 <= t < t0 + width]
+        out.append((t0, len(lat), statistics.median(lat) if lat else math.nan))
+        t0 += width
+    return out
+
+
+def new_page(browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(90_000)  # the machine is loaded on purpose: slow, not stuck
+    page.set_default_navigation_timeout(90_000)
+    return page
+
+
+def choose(page, exercise: str, shows: str) -> None:
+    """Pick the exercise in the page's selectbox before START, until the page `shows` its status (a click can
+    be lost while the page reruns)."""
+    for _ in range(3):
+        page.locator('[data-testid="stSelectbox"]').filter(has_text="Exercise").click()
+        page.get_by_role("option", name=exercise).click()
+        idle(page)
+        try:
+            page.locator('[data-testid="stMetricLabel"]').filter(has_text=shows).first.wait_for(timeout=30_000)
+            return
+        except Exception:
+            pass
+    raise AssertionError(f"could not pick {exercise}: the page did not show '{shows}'")
+
+
+@pytest.fixture(scope="module")
+def cameras(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cameras")
+    return {name: stamped_camera(clip(src), tmp / f"{name}.y4m") for name, src, *_ in LIVE}
+
+
+@pytest.fixture()
+def server(tmp_path):
+    url, proc = start_server(tmp_path)
+    yield url, proc, tmp_path / "streamlit.log"
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except Exception:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def step(page, what: str, action, shots: Path):
+    """Run one setup action; if it fails, say which and keep a screenshot (the app is slow, not the test)."""
+    try:
+        return action()
+    except Exception as exc:
+        shot = shots / f"{what.replace(' ', '_')}.png"
+        page.screenshot(path=str(shot))
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise AssertionError(f"{what}: {first} (screenshot {shot})") from None
+
+
+def test_four_live_sessions_and_two_uploads_at_once(cameras, server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    url, proc, log = server
+    assert Path(CHROMIUM).exists(), "Debian's chromium is not installed"
+    rss: list[tuple[float, float]] = []
+    t_setup = time.monotonic()
+    with sync_playwright() as p:
+        browsers = []
+        try:
+            # the upload pages first: once on the review page they no longer refresh a live status
+            uploader = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+            browsers.append(uploader)
+            uploads = []
+            for i, (src, knee) in enumerate(UPLOADS):
+                page = new_page(uploader)
+
+                def review(page=page):
+                    start(page, url)
+                    page.get_by_text("Review a recorded video", exact=True).click()
+                    idle(page)
+                step(page, f"upload page {i + 1} set-up", review, tmp_path)
+                uploads.append(dict(clip=src, page=page, knee=knee, done=None))
+
+            live = []
+            for name, _, exercise, kind, knee in LIVE:
+                browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS + [
+                    f"--use-file-for-fake-video-capture={cameras[name][0]}"])
+                browsers.append(browser)
+                page = new_page(browser)
+
+                def ready(page=page, exercise=exercise):
+                    start(page, url)
+                    if exercise:
+                        choose(page, exercise, "Best hold")
+                    page.wait_for_selector(IFRAME)
+                step(page, f"{name} page set-up with {len(live)} live pages open", ready, tmp_path)
+                page.evaluate(WATCH_JS)
+                live.append(dict(name=name, page=page, kind=kind, knee=knee, loop_s=cameras[name][2], samples=[]))
+            print(f"\nsix pages set up in {time.monotonic() - t_setup:.0f} s; server RSS {server_rss_mb(proc.pid):.0f} MB")
+
+            for s in live:  # START a few seconds apart: each connects while the ones before it already stream
+                s["page"].frame_locator(IFRAME).get_by_role("button", name="START").click()
+                s["started"] = time.monotonic()
+                s["frame"] = s["page"].locator(IFRAME).element_handle().content_frame()
+                s["connected"] = None
+                while time.monotonic() - s["started"] < START_GAP_S and not s["frame"].evaluate(PLAYING_JS):
+                    time.sleep(0.25)
+            while time.monotonic() - live[-1]["started"] < CONNECT_S:
+                for s in live:
+                    if s["connected"] is None and s["frame"].evaluate(PLAYING_JS):
+                        s["frame"].evaluate(PROBE_JS, [BITS, BLOCK])
+                        s["connected"] = time.monotonic() - s["started"]
+                        print(f"{s['name']} video back {s['connected']:.1f} s after its START", flush=True)
+                if all(s["connected"] is not None for s in live):
+                    break
+                time.sleep(0.25)
+            for s in live:
+                if s["connected"] is None:
+                    s["page"].screenshot(path=str(tmp_path / f"{s['name']}-no-video.png"))
+                    print(f"{s['name']}: NO VIDEO BACK {time.monotonic() - s['started']:.0f} s after its START "
+                          f"({s['frame'].evaluate(STATE_JS)}; screenshot {tmp_path / (s['name'] + '-no-video.png')})")
+            for u in uploads:  # both uploads at once, while the four live sessions run
+                u["page"].locator('input[type="file"]').set_input_files(str(clip(u["clip"])))
+                u["sent"] = time.monotonic()
+
+            t_live = time.monotonic()  # from here all four live sessions and both uploads run at once
+            cpu_start, load_start = cpu_split(proc.pid), os.getloadavg()[0]
+            streaming = [s for s in live if s["connected"] is not None]
+            for s in streaming:  # the probe's clock at t_live: samples are kept in seconds from t_live
+                s["offset"] = s["frame"].evaluate("() => performance.now() - window.__probe.t0") - \
+                    1000 * (time.monotonic() - t_live)
+            while True:
+                now = time.monotonic()
+                for s in streaming:
+                    s["samples"] += [((t - s["offset"]) / 1000, ms) for t, ms in
+                                     s["frame"].evaluate("() => window.__probe.samples.splice(0)")]
+                rss.append((now - t_live, server_rss_mb(proc.pid)))
+                for u in uploads:
+                    if u["done"] is None and u["page"].locator('[data-testid="stVideo"]').count():
+                        u["done"] = now - u["sent"]
+                assert proc.poll() is None, "the server died"
+                if (now - t_live >= MIN_RUN_S and all(u["done"] is not None for u in uploads)) \
+                        or now - t_live >= MAX_RUN_S:
+                    break
+                time.sleep(1.0)
+            run_s = time.monotonic() - t_live
+            cpu_end, load_end = cpu_split(proc.pid), os.getloadavg()[0]
+
+            for s in live:
+                s["elapsed"] = time.monotonic() - s["started"]  # the camera started with START
+                s["seen"] = s["page"].evaluate(SEEN_JS)
+                if s["connected"] is None:
+                    s["unmatched"], s["stopped"] = 0, None
+                    continue
+                probe = s["frame"].evaluate("() => ({unmatched: window.__probe.unmatched, "
+                                            "stopped: window.__probe.stopped})")
+                s["unmatched"] = probe["unmatched"]
+                s["stopped"] = None if probe["stopped"] is None else (probe["stopped"] - s["offset"]) / 1000
+            for u in uploads:
+                if u["done"] is None:
+                    continue
+                idle(u["page"])  # the table, the plot and the fault list come after the video
+                value = u["page"].locator('[data-testid="stMetric"]').filter(has_text="Reps").locator(
+                    '[data-testid="stMetricValue"]').inner_text()
+                u["reps"] = int(value)
+                u["knee_shown"] = u["page"].get_by_text(KNEE).count() > 0
+                u["exception"] = u["page"].locator('[data-testid="stException"]').count()
+        finally:
+            for browser in browsers:
+                browser.close()
+    server_log = log.read_text(errors="replace")
+
+    # --- the numbers (pytest -s) --------------------------------------------------------------------
+    print(f"run {run_s:.0f} s with all four live sessions; uploads shown after "
+          + ", ".join(f"{u['clip']} {u['done']:.0f} s" if u["done"] is not None else f"{u['clip']} NOT DONE"
+                      for u in uploads))
+    for s in live:  # sample times in seconds from t_live; samples before it (staggered starts) are left out
+        samples = s["samples"]
+        s["early"] = [ms for t, ms in samples if WARMUP_S <= t < WARMUP_S + WINDOW_S]
+        s["late"] = [ms for t, ms in samples if t >= run_s - WINDOW_S]
+        s["windows"] = windows(samples, 10.0, WARMUP_S, run_s)
+        s["fps_late"] = len(s["late"]) / WINDOW_S
+        s["fps_all"] = len([1 for t, _ in samples if t >= WARMUP_S]) / (run_s - WARMUP_S)
+        s["negative"] = sum(ms < 0 for _, ms in samples)
+        seen = s["seen"]
+        early = statistics.median(s["early"]) if s["early"] else math.nan
+        late = statistics.median(s["late"]) if s["late"] else math.nan
+        stopped = "NEVER CONNECTED" if s["connected"] is None else "kept running" if s["stopped"] is None \
+            else f"STOPPED {s['stopped']:.0f} s into the run"
+        print(f"{s['name']:5s} {s['elapsed']:4.0f} s since START, loop {s['loop_s']:4.1f} s: {seen['reps']:2d} reps, "
+              f"best hold {seen['bestHold']:.0f} s, knee cue {KNEE in seen['cues']}, metrics {sorted(seen['labels'])}; "
+              f"{stopped}")
+        print(f"      frames back {s['fps_all']:4.1f}/s overall, {s['fps_late']:4.1f}/s late (camera {CAMERA_FPS}/s, "
+              f"page Frames/s {seen['fps']}); round trip median early {early:.0f} ms, late {late:.0f} ms; "
+              f"unmatched {s['unmatched']}, negative {s['negative']}")
+        print("      per 10 s from the uploads (frames back/median round trip ms): " + " ".join(
+            f"{n}/{ms:.0f}" for _, n, ms in s["windows"]))
+    for u in uploads:
+        if u["done"] is not None:
+            print(f"upload {u['clip']}: {u['reps']} reps, knee cue shown {u['knee_shown']}")
+    mid = statistics.median(mb for t, mb in rss if run_s * 0.4 <= t < run_s * 0.6)
+    end = statistics.median(mb for t, mb in rss if t >= run_s * 0.9)
+    peak = max(mb for _, mb in rss)
+    print(f"server RSS: {rss[0][1]:.0f} MB when the uploads were sent, {mid:.0f} MB mid-run, {end:.0f} MB at the end, "
+          f"peak {peak:.0f} MB; second half {end - mid:+.0f} MB")
+    print("server RSS every 10 s (MB): " + " ".join(f"{mb:.0f}" for t, mb in rss[::10]))
+    total_back = sum(s["fps_all"] for s in live)
+    print(f"CPU over the run ({os.cpu_count()} cpus): server {(cpu_end[0] - cpu_start[0]) / run_s:.2f} cores, "
+          f"browsers {(cpu_end[1] - cpu_start[1]) / run_s:.2f} cores; load average {load_start:.1f} → {load_end:.1f}")
+    print(f"processed frames back, all four pages: {total_back:.1f}/s of {len(live) * CAMERA_FPS}/s sent "
+          f"({100 * (1 - total_back / (len(live) * CAMERA_FPS)):.0f}% dropped)")
+
+    problems: list[str] = []
+
+    def check(ok: bool, problem: str) -> None:
+        if not ok:
+            problems.append(problem)
+
+    # the server stayed healthy
+    check("Error occurred in the WebRTC thread" not in server_log, "a WebRTC worker thread failed (server log)")
+    check("taking too long" not in server_log, "a frame callback took over 10 s (server log)")
+    for s in live:
+        check(s["seen"]["exceptions"] == 0, f"{s['name']}: an exception was shown on the page")
+    # uploads: each its own result
+    for u in uploads:
+        if u["done"] is None:
+            problems.append(f"upload {u['clip']}: no result within {MAX_RUN_S} s")
+            continue
+        check(u["exception"] == 0, f"upload {u['clip']}: an exception was shown")
+        check(u["reps"] == 3, f"upload {u['clip']}: {u['reps']} reps, labelled 3")
+        check(u["knee_shown"] == u["knee"], f"upload {u['clip']}: knee fault shown {u['knee_shown']}, "
+                                            f"expected {u['knee']}")
+    # live: sessions keep running, frames dropped rather than queued
+    for s in live:
+        name = s["name"]
+        if s["connected"] is None:
+            problems.append(f"{name}: no video came back within {CONNECT_S} s of START")
+            continue
+        check(s["stopped"] is None, f"{name}: the browser ended the live session {s['stopped'] or 0:.0f} s into the run "
+                                    "(the component went back to START)")
+        check(s["fps_late"] >= MIN_FPS_BACK, f"{name}: {s['fps_late']:.1f} processed frames/s came back in the last "
+                                             f"{WINDOW_S} s (at least {MIN_FPS_BACK} expected)")
+        if s["early"] and s["late"]:
+            early, late = statistics.median(s["early"]), statistics.median(s["late"])
+            check(late <= LATENCY_GROWTH_X * early + LATENCY_MARGIN_MS,
+                  f"{name}: round trip grew from {early:.0f} ms (early) to {late:.0f} ms (late)")
+        else:
+            problems.append(f"{name}: no round trips measured early or late in the run")
+        worst = max((ms for _, n, ms in s["windows"] if n), default=math.nan)
+        check(not worst > LATENCY_CAP_MS, f"{name}: a 10-s window's median round trip was {worst:.0f} ms "
+                                          f"(cap {LATENCY_CAP_MS:.0f})")
+        check(s["negative"] <= 0.01 * max(len(s["samples"]), 1), f"{name}: round trips longer than a camera loop")
+    # live: no cross-talk
+    for s in (s for s in live if s["connected"] is not None):
+        name, seen = s["name"], s["seen"]
+        check(seen["repsDown"] == 0, f"{name}: the rep counter went down")
+        if s["kind"] == "reps":
+            check("Reps" in seen["labels"] and "Hold" not in seen["labels"], f"{name}: metrics {seen['labels']}")
+            most = REPS_PER_LOOP * math.ceil(s["elapsed"] / s["loop_s"]) + 1
+            check(3 <= seen["reps"] <= most, f"{name}: {seen['reps']} reps after {s['elapsed']:.0f} s of a "
+                                             f"{s['loop_s']:.1f} s loop of 3 reps (3..{most} expected)")
+            check((KNEE in seen["cues"]) == s["knee"], f"{name}: knee cue shown {KNEE in seen['cues']}, "
+                                                       f"expected {s['knee']}")
+        else:
+            check({"Hold", "Best hold"} <= set(seen["labels"]) and "Reps" not in seen["labels"],
+                  f"{name}: metrics {seen['labels']}")
+            check(seen["holdShown"], f"{name}: the hold timer never ran")
+            check(2 <= seen["bestHold"] <= s["loop_s"] + 1,
+                  f"{name}: best hold {seen['bestHold']:.0f} s; each {s['loop_s']:.1f} s loop holds ~6 s and ends "
+                  "with the foot down")
+            check(KNEE not in seen["cues"], f"{name}: the leg raise's knee cue on the balance page")
+    # memory bounded
+    check(peak <= RSS_CAP_MB, f"server RSS peaked at {peak:.0f} MB (cap {RSS_CAP_MB:.0f})")
+    check(end - mid <= RSS_LATE_GROWTH_MB, f"server RSS grew {end - mid:.0f} MB over the second half of the run")
+    assert not problems, "\n".join(problems)
