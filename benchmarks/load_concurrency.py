@@ -43,7 +43,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from conftest import CHROMIUM, CHROMIUM_FLAGS, clip  # noqa: E402
+from conftest import CHROMIUM, CHROMIUM_FLAGS, clip, descendants  # noqa: E402
 from test_browser import idle, start, start_server  # noqa: E402
 
 from bench_live import BITS, BLOCK, STAMP_JS  # noqa: E402  the frame-index stamp, shared with the benchmark
@@ -167,20 +167,8 @@ def stamped_camera(src: Path, out: Path) -> tuple[Path, int, float]:
 
 
 def process_tree(pid: int) -> list[int]:
-    """`pid` and all its descendants (from /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    tree, todo = [], [pid]
-    while todo:
-        tree.append(todo.pop())
-        todo += children.get(tree[-1], [])
-    return tree
+    """`pid` and all its descendants."""
+    return [pid, *descendants(pid)]
 
 
 def server_rss_mb(pid: int) -> float:

@@ -48,6 +48,25 @@ def leg_raise_flexion(t: float, period: float = 3.0, top: float = 80.0, rest: fl
     return rest + (top - rest) * 0.5 * (1 - math.cos(2 * math.pi * t / period))
 
 
+# --- processes (a server and what it started) ----------------------------------------------------
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid` (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
 # --- the real browser (Debian's Chromium via Playwright) with a real clip as its camera ------------
 
 CHROMIUM = "/usr/bin/chromium"

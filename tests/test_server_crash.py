@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, clip
+from conftest import REPO, clip, descendants
 from test_browser import idle, live_until_reps, start_server
 from test_remote_loop import answer_screen, sign_in
 
@@ -41,23 +41,6 @@ OUTPUT_NAMES = ("annotated.mp4", "replay.mp4")  # the files app.py writes and th
 
 
 # --- the server process ---------------------------------------------------------------------------
-
-
-def descendants(pid: int) -> list[int]:
-    """Every live process below `pid` (from /proc)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    out, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
 
 
 def alive(pid: int) -> bool:
