@@ -167,9 +167,9 @@ def pose_from_result(result, t_s: float, width: int, height: int) -> Pose | None
     if not result.pose_landmarks:
         return None
     images = [_landmarks_array(lms, ("x", "y", "z", "visibility", "presence")) for lms in result.pose_landmarks]
-    heights = [body_size_px(im, width, height) for im in images]
-    main = int(np.argmax(heights))
-    others = [h for i, h in enumerate(heights) if i != main]
+    sizes = [body_size_px(im, width, height) for im in images]
+    main = int(np.argmax(sizes))
+    others = [s for i, s in enumerate(sizes) if i != main]
     mask = None
     if result.segmentation_masks:
         mask = result.segmentation_masks[main].numpy_view().copy()
@@ -178,7 +178,7 @@ def pose_from_result(result, t_s: float, width: int, height: int) -> Pose | None
         image=images[main],
         world=_landmarks_array(result.pose_world_landmarks[main], ("x", "y", "z")),
         people=len(images),
-        others_height=max(others) / heights[main] if others and heights[main] > 0 else 0.0,
+        others_height=max(others) / sizes[main] if others and sizes[main] > 0 else 0.0,
         mask=mask,
     )
 
