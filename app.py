@@ -72,15 +72,16 @@ def live_page(name: str, params: dict | None = None) -> None:
     import av
     from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-    from formcheck.live import SET_LIMIT_CUE, LiveCoach
+    from formcheck.coach_process import CoachGone, CoachProcess
+    from formcheck.live import SET_LIMIT_CUE
     from formcheck.webrtc import hold_up_under_load
 
-    hold_up_under_load()  # late camera frames dropped, not queued; slow consent answers do not end a session
+    hold_up_under_load()  # video on its own loop, late frames dropped, slow consent answers not fatal
 
     spec = CATALOGUE[name]
     if st.session_state.get("coach_for") != (name, repr(params)):
-        st.session_state.coach, st.session_state.coach_for = LiveCoach(name, params), (name, repr(params))
-    coach: LiveCoach = st.session_state.coach
+        st.session_state.coach, st.session_state.coach_for = CoachProcess(name, params), (name, repr(params))
+    coach: CoachProcess = st.session_state.coach
 
     def callback(frame: av.VideoFrame) -> av.VideoFrame:
         t_s = float(frame.time) if frame.time is not None else time.monotonic()
@@ -94,7 +95,7 @@ def live_page(name: str, params: dict | None = None) -> None:
                           video_frame_callback=callback, async_processing=True)
     voice = st.toggle("Speak the cues", value=True)
 
-    @st.fragment(run_every=0.5)
+    @st.fragment(run_every=1.0)
     def status() -> None:
         snap = coach.snapshot()
         cols = st.columns(4)
@@ -119,8 +120,12 @@ def live_page(name: str, params: dict | None = None) -> None:
     status()
     playing = bool(ctx.state.playing)
     if st.session_state.get("was_playing") and not playing:  # the user pressed STOP: the set's summary
-        analysis = coach.finish()
-        st.session_state.coach = LiveCoach(name, params)
+        try:
+            analysis = coach.finish()
+        except CoachGone as exc:
+            analysis = None
+            st.error(f"This set could not be summarised: {exc}. Press START to begin a new set.")
+        st.session_state.coach = CoachProcess(name, params)
         st.session_state.summary = analysis
     st.session_state.was_playing = playing
     if st.session_state.get("summary") is not None:
@@ -147,7 +152,8 @@ def show_tables(analysis) -> None:
 def review_page(name: str, params: dict | None = None) -> None:
     import cv2
 
-    from formcheck.analyze import analyze_video, write_annotated
+    from formcheck import child
+    from formcheck.analyze import review_clip
     from formcheck.charts import angle_chart
     from formcheck.report import build_report, frames_csv, html_report, report_json
 
@@ -165,12 +171,10 @@ def review_page(name: str, params: dict | None = None) -> None:
             video = Path(tmp) / ("upload" + Path(upload.name).suffix.lower())
             video.write_bytes(upload.getbuffer())
             bar = st.progress(0.0, text="Analysing …")
-            try:
-                analysis, info = analyze_video(
-                    video, name, params,
+            try:  # in a child process: the server's own keeps its interpreter lock for the live video
+                analysis, info, frames = child.call(
+                    review_clip, video, name, params, Path(tmp) / "annotated.mp4",
                     progress=lambda d, t: bar.progress(min(1.0, d / max(t, 1)), text="Analysing …"))
-                moments = sorted({f.start_s for f in analysis.result.faults})[:6]
-                frames = write_annotated(video, analysis, Path(tmp) / "annotated.mp4", capture_at=moments)
                 clip = (Path(tmp) / "annotated.mp4").read_bytes()
             except FormcheckError as exc:
                 bar.empty()

@@ -1,6 +1,7 @@
 """The live page's camera loop on its own, for benchmarks/bench_live.py: the same streamlit-webrtc
-component and 640×480 constraints as app.py, with either formcheck's LiveCoach in the frame callback
-(FORMCHECK_BENCH_CALLBACK=pose) or a callback that hands the frame straight back (=trivial)."""
+component, transport adjustments and 640×480 constraints as app.py, with either formcheck's coach (in its
+own process, as on the page) in the frame callback (FORMCHECK_BENCH_CALLBACK=pose) or a callback that hands
+the frame straight back (=trivial)."""
 
 import os
 
@@ -8,12 +9,15 @@ import av
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
+from formcheck.webrtc import hold_up_under_load
+
+hold_up_under_load()
 MODE = os.environ.get("FORMCHECK_BENCH_CALLBACK", "pose")
 if MODE == "pose":
-    from formcheck.live import LiveCoach
+    from formcheck.coach_process import CoachProcess
 
     if "coach" not in st.session_state:
-        st.session_state.coach = LiveCoach("straight_leg_raise")
+        st.session_state.coach = CoachProcess("straight_leg_raise")
     coach = st.session_state.coach
 
     def callback(frame: av.VideoFrame) -> av.VideoFrame:

@@ -48,6 +48,10 @@ class LiveSnapshot:
     limit_reached: bool = False  # the set hit SET_LIMIT_S and records no more
 
 
+BEFORE_FIRST_FRAME = LiveSnapshot(frames=0, scoring=False, refusal=None, rep_count=0, holding=False, hold_s=0.0,
+                                  best_hold_s=0.0, holds_done=0, cue=None, spoken=None, fps=0.0, latency_ms=0.0)
+
+
 class CueRateLimiter:
     """Decides which cues are spoken: each text at most every `repeat_s`, never two within `gap_s`."""
 
@@ -67,13 +71,31 @@ class CueRateLimiter:
         return True
 
 
-class LiveCoach:
+class LiveSet:
+    """What a live set aims at: the exercise's settings in force (defaults + prescription) and its targets."""
+
+    def __init__(self, exercise: str, params: dict | None = None):
+        self.exercise, self.params = exercise, params
+        self.spec = CATALOGUE[exercise]
+        self.settings = self.spec.params(params)
+        self.target = self.spec.target_text(self.settings)
+
+    def set_progress(self, snap: LiveSnapshot) -> str | None:
+        """"Set 2 / 3" from the reps done (reps exercises) or the holds done (holds), when the spec has sets."""
+        sets, reps = self.settings.get("sets"), self.settings.get("reps")
+        if not sets:
+            return None
+        done = snap.rep_count // reps if self.spec.kind == "reps" and reps else snap.holds_done
+        return f"{min(done + 1, sets)} / {sets}" if done < sets else f"{sets} / {sets} done"
+
+
+class LiveCoach(LiveSet):
     """One browser session's coach: its own landmarker, session, overlay and cue limiter."""
 
     def __init__(self, exercise: str, params: dict | None = None, variant: str = models.DEFAULT_VARIANT,
                  estimator: PoseEstimator | None = None, clock=time.monotonic):
-        self.exercise, self.params, self.variant = exercise, params, variant
-        self.spec = CATALOGUE[exercise]
+        super().__init__(exercise, params)
+        self.variant = variant
         self._estimator = estimator
         self._session: Session | None = None
         self._lock = threading.Lock()  # guards what the page reads
@@ -90,8 +112,6 @@ class LiveCoach:
         self._last_t: float | None = None
         self._times: list[float] = []  # recent frame arrival times (for fps)
         self._costs: list[float] = []  # recent processing times in seconds
-        self.settings = self.spec.params(params)  # the defaults with the prescription applied
-        self.target = self.spec.target_text(self.settings)
 
     def _ensure(self, width: int, height: int) -> None:
         if self._estimator is None:
@@ -132,14 +152,6 @@ class LiveCoach:
             self._times = (self._times + [started])[-60:]
             self._costs = (self._costs + [cost])[-60:]
         return out
-
-    def set_progress(self, snap: LiveSnapshot) -> str | None:
-        """"Set 2 / 3" from the reps done (reps exercises) or the holds done (holds), when the spec has sets."""
-        sets, reps = self.settings.get("sets"), self.settings.get("reps")
-        if not sets:
-            return None
-        done = snap.rep_count // reps if self.spec.kind == "reps" and reps else snap.holds_done
-        return f"{min(done + 1, sets)} / {sets}" if done < sets else f"{sets} / {sets} done"
 
     def snapshot(self) -> LiveSnapshot:
         with self._lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,25 @@ def leg_raise_flexion(t: float, period: float = 3.0, top: float = 80.0, rest: fl
 
 
 # --- processes (a server and what it started) ----------------------------------------------------
+
+def alive(pid: int) -> bool:
+    """Whether the process runs (a zombie, exited but not yet reaped, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def ends_within(pid: int, seconds: float) -> bool:
+    """Whether the process has ended, or ends within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
 
 def descendants(pid: int) -> list[int]:
     """Every live process below `pid` (from /proc)."""

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, clip, descendants
+from conftest import REPO, alive, clip, descendants
 from test_browser import idle, live_until_reps, start_server
 from test_remote_loop import answer_screen, sign_in
 
@@ -41,14 +41,6 @@ OUTPUT_NAMES = ("annotated.mp4", "replay.mp4")  # the files app.py writes and th
 
 
 # --- the server process ---------------------------------------------------------------------------
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 class Server:
@@ -74,19 +66,25 @@ class Server:
 
     def sigkill(self) -> set[str]:
         """SIGKILL the python process that runs streamlit (the Popen child itself, no shell between);
-        returns the files it had open when it died."""
+        returns the files it and its children (an upload's analysis, a live coach) had open when it died."""
         proc = self.proc
         argv = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
         assert Path(os.fsdecode(argv[0])).name.startswith("python"), argv
         assert argv[1:4] == [b"-m", b"streamlit", b"run"] and argv[4].endswith(b"app.py"), argv
         below = descendants(proc.pid)
-        files = set()
-        for fd in Path(f"/proc/{proc.pid}/fd").iterdir():
+        files, own = set(), set()
+        for pid in [proc.pid, *below]:
             try:
-                files.add(os.readlink(fd))
+                for fd in Path(f"/proc/{pid}/fd").iterdir():
+                    try:
+                        files.add(os.readlink(fd))
+                        if pid == proc.pid:
+                            own.add(os.readlink(fd))
+                    except OSError:
+                        pass
             except OSError:
                 pass
-        assert str(self.db) in files, "the killed process must be the one holding the clinic database"
+        assert str(self.db) in own, "the killed process must be the one holding the clinic database"
         os.kill(proc.pid, signal.SIGKILL)
         assert proc.wait(timeout=60) == -signal.SIGKILL  # it died of the SIGKILL, not of anything else
         self.proc = None
@@ -307,7 +305,7 @@ def test_sigkill_of_the_server_keeps_committed_data_and_presents_nothing_partial
     at = progress(page)
     assert 3 <= at < 100, at  # the analysis is under way, not finished
     held = server.sigkill()
-    assert any(f.endswith("/upload.mp4") for f in held)  # it was reading the upload when it died
+    assert any(f.endswith("/upload.mp4") for f in held)  # its analysis was reading the upload when it died
     page.close()
     assert_committed_survived(server, "analysis", committed)
     left = assert_no_incomplete_output(server, before, dk2_frames)
@@ -336,7 +334,7 @@ def test_sigkill_of_the_server_keeps_committed_data_and_presents_nothing_partial
     assert caught is not None, "the annotated video was never written"
     held = server.sigkill()
     if caught.name != "annotated.mp4":  # killed mid-write: the page never got a video to show
-        assert str(caught) in held  # the server was writing it when it died
+        assert str(caught) in held  # the server's analysis was writing it when it died
         assert page.locator('[data-testid="stVideo"]').count() == 0
     page.close()
     assert_committed_survived(server, "annotation", committed)

@@ -1,0 +1,73 @@
+"""A live session's coach in its own process (formcheck/coach_process.py): the same coaching as in the server's
+process, on a real clip with the real model, and a clear end when the child is gone."""
+
+import gc
+import os
+
+import numpy as np
+import pytest
+
+from conftest import clip, ends_within
+from formcheck.coach_process import CoachGone, CoachProcess
+from formcheck.live import LiveCoach
+from formcheck.video import read_frames
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def camera():
+    """dk2's leg raises (3 reps, a bent knee on the third) as a camera: every second frame, ~15 frames/s."""
+    return [(f.rgb, f.t_s) for f in read_frames(clip("legraise_supine_dk2.mp4"))][::2]
+
+
+def test_a_coach_in_its_own_process_coaches_as_one_in_the_servers(camera):
+    here, there = LiveCoach("straight_leg_raise"), CoachProcess("straight_leg_raise")
+    assert there.snapshot().frames == 0 and there.target == here.target
+    assert there.process(*camera[0]) is camera[0][0]  # while the child starts, frames pass through as they are
+    assert there.start(wait_s=60)
+    counts = []
+    for rgb, t_s in camera:
+        near, far = here.process(rgb, t_s), there.process(rgb, t_s)
+        counts.append((here.snapshot().rep_count, there.snapshot().rep_count))
+    assert np.array_equal(near, far)  # the same overlay, drawn in the child
+    assert all(a == b for a, b in counts) and counts[-1][1] == 3
+    assert there.snapshot().frames == len(camera)
+    assert there.set_progress(there.snapshot()) == here.set_progress(here.snapshot())
+    child = there._child.pid
+    assert child != os.getpid()
+    mine, theirs = here.finish(), there.finish()
+    assert [r.faults for r in theirs.result.reps] == [r.faults for r in mine.result.reps]
+    assert "knee_bent" in theirs.result.reps[-1].faults
+    assert len(theirs.poses) == len(camera)
+    assert ends_within(child, 15)
+    assert there.process(camera[0][0], 99.0) is camera[0][0]  # after finish, frames pass through untouched
+
+
+def test_a_set_without_frames_starts_no_process_or_ends_the_one_it_started():
+    coach = CoachProcess("single_leg_balance")
+    assert coach.finish() is None and coach._child is None
+    coach = CoachProcess("single_leg_balance")
+    coach.start()  # START pressed, STOP pressed before the coach was ready
+    assert coach.finish() is None and ends_within(coach._child.pid, 15)
+
+
+def test_a_coach_whose_process_died_says_so(camera):
+    coach = CoachProcess("straight_leg_raise")
+    assert coach.start(wait_s=60)
+    coach._child.kill()
+    coach._child.wait(10)
+    with pytest.raises(CoachGone, match="ended"):
+        coach.process(*camera[1])
+    with pytest.raises(CoachGone):
+        coach.finish()
+
+
+def test_a_coach_dropped_without_finishing_ends_its_process(camera):
+    """A page closed mid-set: nothing calls finish, the coach object is dropped; its child must not linger."""
+    coach = CoachProcess("straight_leg_raise")
+    assert coach.start(wait_s=60)
+    child = coach._child.pid
+    del coach
+    gc.collect()
+    assert ends_within(child, 15)
