@@ -143,8 +143,8 @@ def processed_frames_only() -> None:
 
     async def recv(self):
         """Feed camera frames to the coach's thread until it has a new picture; send that one, stamped with the
-        time it is sent (the browser sizes its playout buffer by how irregularly frames arrive against their
-        stamps: camera times, late by a varying processing delay, made it hold 1–4 s of video)."""
+        time it is sent (its camera frame's time is late by however long the coach took, which varies; the
+        browser paces playback by the stamps)."""
         self._start()
         while True:
             if self.readyState != "live":
