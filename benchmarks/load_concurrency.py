@@ -44,7 +44,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from conftest import CHROMIUM, CHROMIUM_FLAGS, clip, descendants  # noqa: E402
+from conftest import CHROMIUM, CHROMIUM_FLAGS, clip, descendants, stat_fields  # noqa: E402
 from test_browser import idle, start, start_server  # noqa: E402
 
 from bench_live import BITS, BLOCK, STAMP_JS  # noqa: E402  the frame-index stamp, shared with the benchmark
@@ -223,8 +223,8 @@ def cpu_s(pids: list[int]) -> float:
     total = 0
     for p in pids:
         try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
+            fields = stat_fields(f"/proc/{p}/stat")
+            total += int(fields[11]) + int(fields[12])  # utime, stime
         except (OSError, IndexError, ValueError):
             pass
     return total / os.sysconf("SC_CLK_TCK")

@@ -51,13 +51,18 @@ def leg_raise_flexion(t: float, period: float = 3.0, top: float = 80.0, rest: fl
 
 # --- processes (a server and what it started) ----------------------------------------------------
 
+def stat_fields(path: str | Path) -> list[str]:
+    """A /proc/<pid>/stat (or task stat) line's fields after the command name: [0] is field 3 of proc(5),
+    the state; [k] is field k + 3. Raises OSError when the process is gone."""
+    return Path(path).read_text().rsplit(")", 1)[1].split()
+
+
 def alive(pid: int) -> bool:
     """Whether the process runs (a zombie, exited but not yet reaped, does not)."""
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return stat_fields(f"/proc/{pid}/stat")[0] != "Z"
     except OSError:
         return False
-    return state != "Z"
 
 
 def ends_within(pid: int, seconds: float) -> bool:
@@ -75,7 +80,7 @@ def descendants(pid: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            fields = stat_fields(stat)
         except OSError:
             continue
         children.setdefault(int(fields[1]), []).append(int(stat.parent.name))

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, alive, clip, descendants
+from conftest import REPO, alive, clip, descendants, ends_within
 from test_browser import idle, live_until_reps, start_server
 from test_remote_loop import answer_screen, sign_in
 
@@ -88,10 +88,8 @@ class Server:
         os.kill(proc.pid, signal.SIGKILL)
         assert proc.wait(timeout=60) == -signal.SIGKILL  # it died of the SIGKILL, not of anything else
         self.proc = None
-        deadline = time.time() + 20
-        while time.time() < deadline and any(alive(p) for p in below):
-            time.sleep(0.2)
-        survivors = [p for p in below if alive(p)]
+        deadline = time.monotonic() + 20
+        survivors = [p for p in below if not ends_within(p, deadline - time.monotonic())]
         self.strays += survivors
         assert not survivors, f"processes of the killed server still run (and may still write): {survivors}"
         return files

@@ -22,6 +22,7 @@ from aiortc.rtcrtpreceiver import RemoteStreamTrack, RTCRtpReceiver
 from aiortc.rtp import RtpPacket
 from streamlit_webrtc.process import AsyncVideoProcessTrack
 
+from conftest import stat_fields
 from formcheck.webrtc import MAX_HOLD_S, MEDIA_NICE, VIDEO_CLOCK_HZ, hold_up_under_load, media_loop
 
 hold_up_under_load()
@@ -141,7 +142,7 @@ def test_live_video_has_its_own_event_loop_at_the_media_priority():
     assert streamlit_webrtc.webrtc.get_global_event_loop() is loop is streamlit_webrtc.eventloop.get_global_event_loop()
     assert asyncio.run_coroutine_threadsafe(asyncio.sleep(0, "ran"), loop).result(5) == "ran"
     thread = next(t for t in threading.enumerate() if t.name == "formcheck-media-loop")
-    nice = int(open(f"/proc/self/task/{thread.native_id}/stat").read().rsplit(")", 1)[1].split()[16])
+    nice = int(stat_fields(f"/proc/self/task/{thread.native_id}/stat")[16])  # field 19 of proc(5)
     assert nice == (MEDIA_NICE if may_raise_priority() else os.getpriority(os.PRIO_PROCESS, 0))
 
 
