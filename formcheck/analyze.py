@@ -172,6 +172,9 @@ def write_annotated(path: str | Path, analysis: Analysis, out: str | Path, progr
     return captured
 
 
+REVIEW_MOMENTS = 6  # fault moments shown as pictures on the review page
+
+
 def review_clip(path: str | Path, exercise: str, params: dict | None, out: str | Path,
                 progress: Progress | None = None) -> tuple[Analysis, VideoInfo, dict[float, np.ndarray]]:
     """An upload's whole review (what the page runs in a child process): the analysis, the annotated copy
@@ -179,9 +182,6 @@ def review_clip(path: str | Path, exercise: str, params: dict | None, out: str |
     analysis, info = analyze_video(path, exercise, params, progress=progress)
     moments = sorted({f.start_s for f in analysis.result.faults})[:REVIEW_MOMENTS]
     return analysis, info, write_annotated(path, analysis, out, capture_at=moments)
-
-
-REVIEW_MOMENTS = 6  # fault moments shown as pictures on the review page
 
 
 def write_annotated_photo(path: str | Path, analysis: Analysis, out: str | Path) -> None:
