@@ -76,11 +76,24 @@ class OneEuro:
         return self._x
 
 
+BETA_PER_DEG = 0.05  # One-Euro's speed coefficient for angles: the cut-off rises 1 Hz per 20°/s of movement
+DEG_PER_BODY_LENGTH = 60.0  # a limb turning 60° moves its end by about its own length
+
+
+def one_euro_beta(field: str) -> float:
+    """The speed coefficient for a field in its own unit (units are in the names): one coefficient for every
+    field would leave ratios of body lengths (a foot's lift, a back's bow), whose speeds are ~1/s where
+    angles' are ~100°/s, a fixed 1 Hz low-pass, seconds behind a foot put down at a few frames a second."""
+    if field.endswith("_deg") or field.endswith(("_x", "_y", "_px")):
+        return BETA_PER_DEG  # pixels move about as many per second as angles turn degrees
+    return BETA_PER_DEG * DEG_PER_BODY_LENGTH  # body-length ratios, visibility, facing
+
+
 class LiveSmoother:
-    """One One-Euro filter per measured field, applied record by record."""
+    """One One-Euro filter per measured field, tuned to its unit, applied record by record."""
 
     def __init__(self):
-        self._filters = {name: OneEuro() for name in SMOOTHED_FIELDS}
+        self._filters = {name: OneEuro(beta=one_euro_beta(name)) for name in SMOOTHED_FIELDS}
 
     def __call__(self, record: Kinematics) -> Kinematics:
         return replace(record, **{n: f(getattr(record, n), record.t_s) for n, f in self._filters.items()})

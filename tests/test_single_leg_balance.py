@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from conftest import FIXTURES, VIDEOS, standing
 from formcheck.exercises import make_checker
 from formcheck.pose import PoseSeries
-from formcheck.session import analyze_series
+from formcheck.session import Session, analyze_series
 from formcheck.smoothing import zero_phase
 
 FPS = 30.0
@@ -98,3 +98,30 @@ def test_recorded_tree_pose_stance_matches_the_label():
     assert len(a.result.holds) == 1
     hold = a.result.holds[0]
     assert hold.start_s == pytest.approx(start, abs=0.3) and hold.end_s == pytest.approx(end, abs=0.3)
+
+
+def test_a_single_frame_with_the_foot_down_ends_the_hold_when_frames_are_sparse():
+    """Each frame stands for the time around it: at 2 frames/s one frame with the foot down is ~0.5 s of it,
+    beyond the debounce, while the same frame at 30 frames/s is a glitch (the toe-tap test above)."""
+    times = np.arange(0.0, 8.0, 0.5)
+    result, _ = run([standing(float(t), 0.0 if t < 1.0 or t == 4.0 else 0.5) for t in times])
+    assert [(h.start_s, h.end_s) for h in result.holds] == [(1.0, 3.75), (4.5, 7.5)]
+    assert result.faults[0].code == "touch_down" and result.faults[0].start_s == 3.75
+
+
+@pytest.mark.parametrize("fps, jitter", [(24.0, 0.0), (4.0, 0.3), (2.5, 0.0), (2.5, 0.3)])
+def test_live_looped_tree_pose_ends_every_stance_at_a_few_frames_a_second(fps, jitter):
+    """A loaded server coaches a few frames a second, unevenly (benchmarks/load_concurrency.py): the camera
+    looping the recorded tree pose (one ~6 s stance, then ~1 s foot down) must give one hold a loop, not one
+    endless hold."""
+    series = PoseSeries.load(FIXTURES / "treepose_sheknows.full.npz")
+    loop_s = float(series.t_s[-1]) + 0.1
+    session = Session("single_leg_balance", series.width, series.height, live=True)
+    rng = np.random.default_rng(7)
+    t = 0.0
+    while t < 10 * loop_s:
+        i = max(int(np.searchsorted(series.t_s, t % loop_s, side="right")) - 1, 0)
+        session.add(series.pose(i), t)
+        t += (1 + rng.uniform(-jitter, jitter)) / fps
+    holds = session.finish().result.holds
+    assert len(holds) >= 9 and max(h.duration_s for h in holds) < loop_s - 0.3

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from conftest import lying
+from conftest import lying, standing
 from formcheck.smoothing import LiveSmoother, OneEuro, zero_phase
 
 
@@ -41,3 +41,16 @@ def test_live_smoother_filters_each_field():
     s = LiveSmoother()
     out = [s(lying(i / 30, 10.0 + (5 if i % 2 else -5))) for i in range(60)]
     assert abs((180 - out[-1].hip_left_deg) - 10.0) < 2.0
+
+
+def test_live_smoother_follows_a_foot_put_down_at_a_few_frames_a_second():
+    """Body-length ratios move ~1/s where angles turn ~100°/s: each field's filter adapts in its own unit,
+    so a foot coming down a leg length reads as down by the next frame (3 frames/s), and still, its jitter
+    (0.02 leg lengths) is still smoothed away."""
+    s = LiveSmoother()
+    lift = [s(standing(i / 3, 1.0 if i < 6 else 0.0)).ankle_lift_left for i in range(9)]
+    assert lift[7] < 0.05  # lift_off of the balance checker, one frame after the first one down
+    rng = np.random.default_rng(3)
+    s = LiveSmoother()
+    still = [s(standing(i / 30, rng.normal(0, 0.02))).ankle_lift_left for i in range(300)]
+    assert np.std(still[30:]) < 0.5 * 0.02

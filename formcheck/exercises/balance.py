@@ -43,7 +43,8 @@ class SingleLegBalance(Checker):
         self._up_since: float | None = None  # free foot off the floor since (before the hold is confirmed)
         self._hold: Hold | None = None
         self._anchor = (math.nan, math.nan)
-        self._touch_since: float | None = None
+        self._touch_since: float | None = None  # when the free foot came down (a touch-down being confirmed)
+        self._down_last = math.nan  # the latest frame that saw it down
         self._path = 0.0  # hip path length in torso lengths
         self._hip_prev: tuple[float, float] | None = None
         self._fault_s = 0.0
@@ -78,11 +79,14 @@ class SingleLegBalance(Checker):
         if self._hold is not None:
             free_lift = lift if self._hold.side == "right" else -lift
             if free_lift < self.p["lift_off"]:
-                self._touch_since = self._touch_since if self._touch_since is not None else k.t_s
+                if self._touch_since is None:  # it came down between the last frame (the hold's end) and this one
+                    self._touch_since = (self._hold.end_s + k.t_s) / 2
+                self._down_last = k.t_s
                 if k.t_s - self._touch_since >= self.p["touchdown_s"]:
-                    self.faults.closed.append(Episode("touch_down", self._touch_since, k.t_s))
-                    self._end_hold(self._touch_since)
-            else:
+                    self._touch_down(k.t_s)
+            elif self._touch_since is not None:  # up again: it went up between the last frame and this one
+                if (self._down_last + k.t_s) / 2 - self._touch_since >= self.p["touchdown_s"]:
+                    self._touch_down((self._down_last + k.t_s) / 2)
                 self._touch_since = None
         if self._hold is not None:
             if self._touch_since is None:  # while a touch-down is being confirmed, the clock stands still
@@ -103,6 +107,10 @@ class SingleLegBalance(Checker):
             angles={"knee L": k.knee_left_deg, "knee R": k.knee_right_deg},
         )
         return with_cue(state, self.spec, now)
+
+    def _touch_down(self, t_s: float) -> None:
+        self.faults.closed.append(Episode("touch_down", self._touch_since, t_s))
+        self._end_hold(self._touch_since)
 
     def _start_hold(self, k, stance: str) -> None:
         self._hold = Hold(start_s=self._up_since, end_s=k.t_s, side=stance)
