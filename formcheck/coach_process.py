@@ -10,10 +10,12 @@ the counters back, one frame at a time. A child ends with its pipe or its server
 
 from __future__ import annotations
 
+import math
 import mmap
 import os
 import subprocess
 import threading
+import time
 import weakref
 from multiprocessing import reduction
 from multiprocessing.connection import Connection
@@ -25,10 +27,13 @@ from .exercises import CATALOGUE
 from .live import BEFORE_FIRST_FRAME, LiveCoach, LiveSet, LiveSnapshot
 from .pose import PoseEstimator
 
-START_TIMEOUT_S = 120.0  # a child's start (interpreter, imports, model) on a loaded machine
 ANSWER_TIMEOUT_S = 30.0  # one frame, or the set's analysis
 READY = "ready"
 COACH_NICE = 0  # the coach's CPU priority: the server's, never the media loop's (formcheck/webrtc.py)
+# While the child starts, the camera goes back as it is, at most this often: every frame sent back is encoded
+# here and decoded by the browser, and at the camera's full rate a loaded browser fell seconds behind.
+PASSTHROUGH_FPS = 5.0
+IDLE_EXIT_S = 600.0  # a coach started ahead of its set (the page open, START not pressed) ends after this
 
 
 class CoachGone(child.ChildGone):
@@ -55,13 +60,16 @@ class SharedFrame:
 class CoachProcess(LiveSet):
     """`LiveCoach`'s interface (process, snapshot, set_progress, finish) with the coach in a child process.
 
-    The child starts with the set's first frame and takes seconds to load the model; until it is ready,
-    frames pass through as they are (the frame callback must not block: streamlit-webrtc ends a session
-    whose callback takes over 10 s)."""
+    The child takes seconds to start (interpreter, imports, model; tens of seconds on a loaded server), so
+    the page starts it ahead, when it shows the live set (`start`); a child nobody sends a frame ends after
+    IDLE_EXIT_S and the first frame starts a new one. Until it is ready, camera frames go back as they are,
+    PASSTHROUGH_FPS at most, and the others are not sent (None): the frame callback must not block, as
+    streamlit-webrtc ends a session whose callback takes over 10 s."""
 
     def __init__(self, exercise: str, params: dict | None = None, variant: str = models.DEFAULT_VARIANT):
         super().__init__(exercise, params)
         self.variant = variant
+        self.idle_exit_s = IDLE_EXIT_S
         self._lock = threading.Lock()  # one frame in flight; finish() waits for it
         self._conn: Connection | None = None
         self._child: subprocess.Popen | None = None
@@ -69,14 +77,22 @@ class CoachProcess(LiveSet):
         self._ready = False
         self._snapshot = BEFORE_FIRST_FRAME
         self._finished = False
+        self.frames_sent = 0  # camera frames handed to the child (a set under way)
+        self._passed_at = -math.inf  # when a camera frame last went back as it was
 
     def start(self, wait_s: float = 0.0) -> bool:
         """Start the child if it is not running; wait up to `wait_s` for it to be ready. Whether it is."""
+        with self._lock:
+            return self._start(wait_s)
+
+    def _start(self, wait_s: float = 0.0) -> bool:
+        if self._child is not None and not self.frames_sent and self._child.poll() == 0:
+            self._stop_child()  # started ahead and never used, it ended itself (idle_exit_s): start afresh
         if self._child is None:
             self._conn, self._child = child.start(__name__)
             self._frame = SharedFrame(os.memfd_create("formcheck-frame"))
             self._release_frame = weakref.finalize(self, os.close, self._frame.fd)  # also if never finished
-            self._send((self.exercise, self.params, self.variant))
+            self._send((self.exercise, self.params, self.variant, self.idle_exit_s))
             reduction.send_handle(self._conn, self._frame.fd, self._child.pid)
         if not self._ready and self._conn.poll(wait_s):
             self._ready = self._answer(0) == READY
@@ -96,13 +112,19 @@ class CoachProcess(LiveSet):
         except OSError as exc:
             raise CoachGone("the coach's process ended") from exc
 
-    def process(self, rgb: np.ndarray, t_s: float) -> np.ndarray:
-        """One camera frame in, the same frame with the overlay out (the child's LiveCoach.process)."""
+    def process(self, rgb: np.ndarray, t_s: float) -> np.ndarray | None:
+        """One camera frame in, the same frame with the overlay out (the child's LiveCoach.process); while the
+        child starts, the camera as it is, or None: nothing new to send."""
         with self._lock:
             if self._finished:
                 return rgb
-            if not self.start():
-                return rgb  # still starting: the camera as it is
+            if not self._start():
+                now_s = time.monotonic()
+                if now_s - self._passed_at < 1 / PASSTHROUGH_FPS:
+                    return None
+                self._passed_at = now_s
+                return rgb
+            self.frames_sent += 1  # counted when tried: a child lost mid-set is an error at its end too
             self._frame.pixels(rgb.shape, grow=True)[:] = rgb
             self._send((rgb.shape, t_s))
             self._snapshot = self._answer(ANSWER_TIMEOUT_S)
@@ -115,28 +137,36 @@ class CoachProcess(LiveSet):
         """End of the set: the child's analysis of everything seen (None if no frame came); the child exits."""
         with self._lock:
             self._finished = True
-            if self._child is None:
+            if not self.frames_sent:
+                self._stop_child(wait=False)  # nothing to summarise: the child ends on the closed pipe
                 return None
             try:
-                if not self.start(START_TIMEOUT_S):
-                    raise CoachGone(f"the coach did not start within {START_TIMEOUT_S:.0f} s")
-                self._send(None)
+                self._send(None)  # it was ready: it answered the frames
                 return self._answer(ANSWER_TIMEOUT_S)
             finally:
+                self._stop_child()
+
+    def _stop_child(self, wait: bool = True) -> None:
+        if self._child is not None:
+            if wait:
                 child.stop(self._conn, self._child)
-                self._release_frame()
+            else:
+                self._conn.close()  # a child still loading its model ends when it answers; Popen reaps it later
+            self._release_frame()
+            self._conn = self._child = self._frame = None
+            self._ready = False
 
 
 def serve(conn: Connection) -> None:
-    """The child: the set's (exercise, params, variant) and its shared frame; the model loaded, READY; then
-    per frame (shape, time) in, the frame drawn in place and the snapshot out, until the finish message (None)
-    or a closed pipe."""
+    """The child: the set's (exercise, params, variant, idle exit s) and its shared frame; the model loaded,
+    READY; then per frame (shape, time) in, the frame drawn in place and the snapshot out, until the finish
+    message (None) or a closed pipe, or no first frame within the idle exit time."""
     try:
         os.setpriority(os.PRIO_PROCESS, 0, COACH_NICE)  # not the media loop's raised priority it was started from
     except OSError:
         pass
     try:
-        exercise, params, variant = conn.recv()
+        exercise, params, variant, idle_exit_s = conn.recv()
         frame = SharedFrame(reduction.recv_handle(conn))
     except (EOFError, OSError):
         return
@@ -144,6 +174,9 @@ def serve(conn: Connection) -> None:
     coach = LiveCoach(exercise, params, variant, estimator=PoseEstimator(variant, masks=spec.needs_mask))
     try:
         conn.send(READY)
+        if not conn.poll(idle_exit_s):
+            coach.finish()  # started ahead of a set that never came: release the model and end
+            return
         while (message := conn.recv()) is not None:
             shape, t_s = message
             pixels = frame.pixels(shape)

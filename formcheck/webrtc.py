@@ -142,7 +142,8 @@ def processed_frames_only() -> None:
         return
 
     async def recv(self):
-        """Feed camera frames to the coach's thread until it has a new picture; send that one, stamped with the
+        """Feed camera frames to the coach's thread until it has a new picture (a frame callback that returns
+        None has none for that camera frame); send that one, stamped with the
         time it is sent (its camera frame's time is late by however long the coach took, which varies; the
         browser paces playback by the stamps)."""
         self._start()

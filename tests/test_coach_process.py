@@ -3,12 +3,13 @@ process, on a real clip with the real model, and a clear end when the child is g
 
 import gc
 import os
+import time
 
 import numpy as np
 import pytest
 
 from conftest import clip, ends_within
-from formcheck.coach_process import CoachGone, CoachProcess
+from formcheck.coach_process import PASSTHROUGH_FPS, CoachGone, CoachProcess
 from formcheck.live import LiveCoach
 from formcheck.video import read_frames
 
@@ -48,8 +49,38 @@ def test_a_set_without_frames_starts_no_process_or_ends_the_one_it_started():
     coach = CoachProcess("single_leg_balance")
     assert coach.finish() is None and coach._child is None
     coach = CoachProcess("single_leg_balance")
-    coach.start()  # START pressed, STOP pressed before the coach was ready
-    assert coach.finish() is None and ends_within(coach._child.pid, 15)
+    coach.start()  # the page started it ahead; STOP pressed before the coach was ready
+    child = coach._child.pid
+    assert coach.finish() is None and ends_within(child, 15)
+
+
+def test_while_the_coach_starts_the_camera_goes_back_a_few_times_a_second(camera):
+    """Every frame sent back is encoded by the server and decoded by the browser: not at the camera's rate
+    for a coach that is still loading (tens of seconds on a loaded server)."""
+    coach = CoachProcess("straight_leg_raise")
+    rgb, t_s = camera[0]
+    try:
+        back, started = [], time.monotonic()
+        while time.monotonic() - started < 1.0 and not coach._ready:
+            back.append(coach.process(rgb, t_s) is rgb)
+            time.sleep(0.01)
+        assert back[0] and sum(back) <= 1 + PASSTHROUGH_FPS * (time.monotonic() - started) and len(back) > 20
+    finally:
+        coach.finish()
+
+
+def test_a_coach_started_ahead_and_never_used_ends_and_the_first_frame_starts_another(camera):
+    """The page starts the coach when it shows the live set, so START finds it ready; a page left open
+    without START must not keep a model loaded for ever."""
+    coach = CoachProcess("straight_leg_raise")
+    coach.idle_exit_s = 1.0
+    assert coach.start(wait_s=60)
+    first = coach._child.pid
+    assert ends_within(first, 30)
+    assert not coach.start(wait_s=60) or coach._child.pid != first  # a new child, not the ended one
+    assert coach.start(wait_s=60) and coach._child.pid != first
+    assert coach.process(*camera[0]) is not None and coach.snapshot().frames == 1
+    assert coach.finish() is not None
 
 
 def test_a_coach_whose_process_died_says_so(camera):

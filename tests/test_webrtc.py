@@ -117,6 +117,35 @@ def test_only_frames_the_coach_drew_are_sent_each_from_the_newest_camera_frame()
         assert abs((stamp_next - stamp) - (t_next - t)) < 0.05  # stamped by when it was sent
 
 
+class StartingCoach:
+    """A coach still loading its model: it sends the camera back for one frame in five, nothing (None) for the
+    others, as formcheck.coach_process.CoachProcess does while its child starts."""
+
+    def __init__(self):
+        self.seen = 0
+
+    def recv(self, camera_frame):
+        self.seen += 1
+        return camera_frame if self.seen % 5 == 1 else None
+
+
+def test_a_frame_callback_with_nothing_new_sends_nothing():
+    async def run():
+        camera = Camera(30)
+        coach = StartingCoach()
+        track = AsyncVideoProcessTrack(camera, coach)
+        sent, started = [], time.monotonic()
+        try:
+            while time.monotonic() - started < 2:
+                sent.append((await track.recv()).pts)
+        finally:
+            track.stop()
+        return sent, coach.seen
+
+    sent, seen = asyncio.run(run())
+    assert seen >= 40 and len(sent) <= seen / 5 + 1, (len(sent), seen)  # only the frames passed back were sent
+
+
 def may_raise_priority() -> bool:
     """Whether this process may raise a thread's CPU priority (root or CAP_SYS_NICE), tried on a thread."""
     allowed = []
