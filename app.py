@@ -73,19 +73,29 @@ def live_page(name: str, params: dict | None = None) -> None:
     from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
     from formcheck.coach_process import CoachGone, CoachProcess
-    from formcheck.live import SET_LIMIT_CUE
+    from formcheck.live import FEW_FRAMES_CUE, FEW_FRAMES_FPS, SET_LIMIT_CUE
     from formcheck.webrtc import hold_up_under_load
 
     hold_up_under_load()  # video on its own loop, late frames dropped, slow consent answers not fatal
 
     spec = CATALOGUE[name]
-    if st.session_state.get("coach_for") != (name, repr(params)):
-        st.session_state.coach, st.session_state.coach_for = CoachProcess(name, params), (name, repr(params))
-    coach: CoachProcess = st.session_state.coach
 
-    def callback(frame: av.VideoFrame) -> av.VideoFrame:
+    def new_coach() -> CoachProcess:
+        """A coach for the next set, its process started now, so that START finds it ready."""
+        st.session_state.coach, st.session_state.coach_for = CoachProcess(name, params), (name, repr(params))
+        st.session_state.coach.start()
+        return st.session_state.coach
+
+    # The frame callback and the status read `coach` when they run: a new coach assigned to it below is theirs.
+    coach: CoachProcess = st.session_state.coach if st.session_state.get("coach_for") == (name, repr(params)) \
+        else new_coach()
+
+    def callback(frame: av.VideoFrame) -> av.VideoFrame | None:
         t_s = float(frame.time) if frame.time is not None else time.monotonic()
-        out = av.VideoFrame.from_ndarray(coach.process(frame.to_ndarray(format="rgb24"), t_s), format="rgb24")
+        drawn = coach.process(frame.to_ndarray(format="rgb24"), t_s)
+        if drawn is None:
+            return None  # the coach is starting: nothing new to send back
+        out = av.VideoFrame.from_ndarray(drawn, format="rgb24")
         out.pts, out.time_base = frame.pts, frame.time_base
         return out
 
@@ -111,6 +121,8 @@ def live_page(name: str, params: dict | None = None) -> None:
             st.info(SET_LIMIT_CUE)
         elif snap.frames and not snap.scoring:
             st.warning(f"Not scoring: {REFUSAL_CUES.get(snap.refusal) or snap.cue or 'get into position'}")
+        if snap.frames > 1 and snap.fps < FEW_FRAMES_FPS:
+            st.info(FEW_FRAMES_CUE)
         if snap.cue:
             st.markdown(f"### {snap.cue}")
         if voice and snap.spoken and snap.spoken != st.session_state.get("spoken"):
@@ -125,7 +137,7 @@ def live_page(name: str, params: dict | None = None) -> None:
         except CoachGone as exc:
             analysis = None
             st.error(f"This set could not be summarised: {exc}. Press START to begin a new set.")
-        st.session_state.coach = CoachProcess(name, params)
+        coach = new_coach()
         st.session_state.summary = analysis
     st.session_state.was_playing = playing
     if st.session_state.get("summary") is not None:
@@ -489,6 +501,9 @@ elif safety_screen():
     if mode == "Exercise live":
         live_page(exercise, params)
     else:
+        if st.session_state.get("coach") is not None and not st.session_state.coach.frames_sent:
+            st.session_state.coach.finish()  # started ahead for a live set: no model kept loaded meanwhile
+            st.session_state.coach_for = None
         review_page(exercise, params)
     if actor is not None:
         my_sessions(actor)

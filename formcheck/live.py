@@ -26,6 +26,11 @@ CUE_GAP_S = 2.5  # and no two cues closer than this
 # a camera left running must not grow a server's memory without end: a set stops recording at this length.
 SET_LIMIT_S = 10 * 60
 SET_LIMIT_CUE = f"This set reached the {SET_LIMIT_S // 60}-minute limit: press STOP to see it"
+# Below this many coached frames a second, gaps between them often exceed UNWATCHED_GAP_S (exercises/base.py),
+# where holds end and reps are dropped: the page says why.
+FEW_FRAMES_FPS = 2.0
+FEW_FRAMES_CUE = ("Few frames reach the coach (a busy server or a slow connection): where frames are missing, "
+                  "the hold timer stops and reps are not counted")
 
 
 @dataclass(frozen=True)
