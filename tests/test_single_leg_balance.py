@@ -125,3 +125,12 @@ def test_live_looped_tree_pose_ends_every_stance_at_a_few_frames_a_second(fps, j
         t += (1 + rng.uniform(-jitter, jitter)) / fps
     holds = session.finish().result.holds
     assert len(holds) >= 9 and max(h.duration_s for h in holds) < loop_s - 0.3
+
+
+def test_a_hold_ends_at_the_last_frame_before_a_gap_nobody_watched():
+    """No frame for 1.5 s (more than UNWATCHED_GAP_S): the foot may have come down unseen, so the hold ends at
+    the last frame seen, and the stance seen after the gap is a hold of its own."""
+    times = [t for t in np.arange(0.0, 8.0, 0.25) if not 3.1 < t < 4.6]
+    result, _ = run([standing(float(t), 0.0 if t < 1.0 else 0.5) for t in times])
+    assert [(h.start_s, h.end_s) for h in result.holds] == [(1.0, 3.0), (4.75, 7.75)]
+    assert "touch_down" not in {f.code for f in result.faults}  # not seen, so not claimed

@@ -254,6 +254,9 @@ def with_cue(state: FrameState, spec: ExerciseSpec, faults: list[str]) -> FrameS
 
 REFUSAL_MIN_S = 0.3  # shorter refusals are flicker: the frame is skipped but no span is reported
 REFUSAL_RESET_S = 0.5  # a refusal this long ends a hold and abandons a rep in progress
+# No frame for this long (live: a busy server or a thin network) and what happened in between was not seen:
+# a foot put down, the top of a rep. Like a refusal, it ends a hold and abandons a rep at the last frame seen.
+UNWATCHED_GAP_S = 1.0
 
 
 @dataclass
@@ -278,6 +281,7 @@ class Checker:
         self.holds: list[Hold] = []
         self._refused_since: float | None = None
         self._t = 0.0
+        self._seen = False  # a frame came before (self._t is its time)
 
     @property
     def fault_min_s(self) -> dict[str, float]:
@@ -292,7 +296,9 @@ class Checker:
         return []
 
     def update(self, k: Kinematics) -> FrameState:
-        self._t = k.t_s
+        if self._seen and k.t_s - self._t > UNWATCHED_GAP_S:
+            self.interrupt(self._t)
+        self._t, self._seen = k.t_s, True
         reason = self.refuse(k)
         self.refusals.update(k.t_s, {r: r == reason for r in REFUSAL_CUES}, {r: REFUSAL_MIN_S for r in REFUSAL_CUES})
         if reason is None:
