@@ -43,10 +43,11 @@ STAMP_JS = """
   const cam = document.createElement('video');
   cam.muted = true; cam.srcObject = await navigator.mediaDevices.getUserMedia({video: {width: 640, height: 480}});
   await cam.play();
-  const canvas = new OffscreenCanvas(640, 480); const ctx = canvas.getContext('2d', {willReadFrequently: true});
-  const read = (video) => {
-    ctx.drawImage(video, 0, 0, 640, 480);
-    const px = ctx.getImageData(640 - bits * block, 0, bits * block, block).data;
+  const canvas = new OffscreenCanvas(bits * block, block); const ctx = canvas.getContext('2d', {willReadFrequently: true});
+  const read = (video) => {  // only the stamp is drawn: the probe must not take the CPU it measures
+    const k = video.videoWidth / 640;
+    ctx.drawImage(video, video.videoWidth - bits * block * k, 0, bits * block * k, block * k, 0, 0, bits * block, block);
+    const px = ctx.getImageData(0, 0, bits * block, block).data;
     let v = 0;
     for (let i = 0; i < bits; i++) { const x = i * block + block / 2, y = block / 2;
       v = v * 2 + (px[(y * bits * block + x) * 4] > 128 ? 1 : 0); }
