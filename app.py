@@ -8,6 +8,7 @@ ICE servers (e.g. a TURN server) for patients on other networks.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import time
@@ -162,12 +163,8 @@ def show_tables(analysis) -> None:
 
 
 def review_page(name: str, params: dict | None = None) -> None:
-    import cv2
-
     from formcheck import child
-    from formcheck.analyze import review_clip
-    from formcheck.charts import angle_chart
-    from formcheck.report import build_report, frames_csv, html_report, report_json
+    from formcheck.review import review_upload
 
     upload = st.file_uploader(f"Video (mp4, mov, avi, webm; up to {MAX_UPLOAD_MB} MB)",
                               type=["mp4", "mov", "avi", "webm"])
@@ -184,8 +181,8 @@ def review_page(name: str, params: dict | None = None) -> None:
             video.write_bytes(upload.getbuffer())
             bar = st.progress(0.0, text="Analysing …")
             try:  # in a child process: the server's own keeps its interpreter lock for the live video
-                analysis, info, frames = child.call(
-                    review_clip, video, name, params, Path(tmp) / "annotated.mp4",
+                review = child.call(
+                    review_upload, video, name, params, Path(tmp) / "annotated.mp4", upload.name,
                     progress=lambda d, t: bar.progress(min(1.0, d / max(t, 1)), text="Analysing …"))
                 clip = (Path(tmp) / "annotated.mp4").read_bytes()
             except FormcheckError as exc:
@@ -193,35 +190,29 @@ def review_page(name: str, params: dict | None = None) -> None:
                 st.error(str(exc))
                 return
             bar.empty()
-        st.session_state.review, st.session_state.review_for = (analysis, info, frames, clip), key
-    analysis, info, frames, clip = st.session_state.review
-    report = build_report(analysis, info, "full")
-    report["video"]["path"] = upload.name
+        st.session_state.review, st.session_state.review_for = (review, clip), key
+    review, clip = st.session_state.review
+    report = review.report
     st.video(clip)
     summary = report["summary"]
     cols = st.columns(3)
     cols[0].metric("Reps", summary["rep_count"])
     cols[1].metric("Holds", summary["hold_count"])
     cols[2].metric("Longest hold", f"{summary['longest_hold_s']:.1f} s")
-    show_tables(analysis)
-    st.altair_chart(angle_chart(analysis), width="stretch")
+    show_tables(review.analysis)
+    st.vega_lite_chart(review.chart, width="stretch")
     for fault in report["faults"]:
         st.warning(f"{fault['start_s']:.1f}–{fault['end_s']:.1f} s: {fault['message']}")
     for span in report["refused"]:
         st.info(f"{span['start_s']:.1f}–{span['end_s']:.1f} s not scored: {span['reason'].replace('_', ' ')}")
-    images = []
-    for t, rgb in frames.items():
-        codes = ", ".join(sorted({f.code for f in analysis.result.faults if abs(f.start_s - t) < 1e-6}))
-        images.append((f"{t:.1f} s: {codes}", cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))[1].tobytes()))
-    if images:
+    if review.moments:
         st.subheader("Fault moments")
-        st.image([png for _, png in images], caption=[c for c, _ in images], width=320)
+        st.image([png for _, png in review.moments], caption=[c for c, _ in review.moments], width=320)
     cols = st.columns(3)
-    cols[0].download_button("Report (JSON)", report_json(report), "formcheck-report.json", "application/json")
-    cols[1].download_button("Angles per frame (CSV)", frames_csv(analysis), "formcheck-frames.csv", "text/csv")
-    cols[2].download_button("Printable report (HTML)", html_report(report, images), "formcheck-report.html",
-                            "text/html")
-    offer_save(analysis, report, "upload", upload.getvalue())
+    cols[0].download_button("Report (JSON)", review.report_json, "formcheck-report.json", "application/json")
+    cols[1].download_button("Angles per frame (CSV)", review.frames_csv, "formcheck-frames.csv", "text/csv")
+    cols[2].download_button("Printable report (HTML)", review.report_html, "formcheck-report.html", "text/html")
+    offer_save(review.analysis, report, "upload", upload)
 
 
 def live_report(analysis) -> dict:
@@ -236,6 +227,15 @@ def live_report(analysis) -> dict:
 
 
 # --- accounts: the clinic ----------------------------------------------------------------------
+
+
+@st.cache_resource
+def modules_loaded() -> None:
+    """Once per server, at its first page: what the live and review pages import later (~2 s of CPU).
+    Imported when an upload's result first came in, they held the interpreter lock that the live sets'
+    video needed, and every live page fell behind for seconds (benchmarks/load_concurrency.py)."""
+    for module in ("pandas", "pyarrow", "streamlit_webrtc", "formcheck.coach_process", "formcheck.review"):
+        importlib.import_module(module)  # pandas and pyarrow: st.dataframe's
 
 
 @st.cache_resource
@@ -284,13 +284,13 @@ def sign_in_box():
     return None
 
 
-def offer_save(analysis, report: dict, source: str, video: bytes | None = None) -> None:
-    """A signed-in patient keeps the session (skeleton only, unless they opt in to the video)."""
-    from formcheck.clinic import landmarks_blob
-
+def offer_save(analysis, report: dict, source: str, video=None) -> None:
+    """A signed-in patient keeps the session (skeleton only, unless they opt in to the uploaded `video`)."""
     actor = st.session_state.get("actor")
     if actor is None or actor.role != "patient":
         return
+    from formcheck.clinic import landmarks_blob
+
     st.subheader("Save this session for your therapist")
     pain_after = st.slider("Pain now (0 = none, 10 = worst)", 0, 10, 0, key=f"pain-after-{source}")
     keep = st.checkbox("Also keep my video (otherwise only the stick figure is kept)", key=f"keep-{source}") \
@@ -298,7 +298,8 @@ def offer_save(analysis, report: dict, source: str, video: bytes | None = None) 
     if st.button("Save session", key=f"save-{source}"):
         session_id = clinic().save_session(actor, report, landmarks_blob(analysis.poses), source,
                                            pain_before=st.session_state.get("pain_before"), pain_after=pain_after,
-                                           screen_id=st.session_state.get("screen_id"), video=video if keep else None)
+                                           screen_id=st.session_state.get("screen_id"),
+                                           video=video.getvalue() if keep else None)
         st.success(f"Saved (session {session_id}). Your therapist can see it now.")
 
 
@@ -485,6 +486,7 @@ st.title("formcheck")
 st.caption("Exercise form feedback for your physiotherapy home programme. Coaching-grade angles from one "
            "camera, not a diagnosis. **Never stretch into sharp pain.**")
 orphaned_scratch_removed()
+modules_loaded()
 actor = sign_in_box()
 if actor is not None and actor.role in ("therapist", "admin"):
     therapist_view(actor)

@@ -172,18 +172,6 @@ def write_annotated(path: str | Path, analysis: Analysis, out: str | Path, progr
     return captured
 
 
-REVIEW_MOMENTS = 6  # fault moments shown as pictures on the review page
-
-
-def review_clip(path: str | Path, exercise: str, params: dict | None, out: str | Path,
-                progress: Progress | None = None) -> tuple[Analysis, VideoInfo, dict[float, np.ndarray]]:
-    """An upload's whole review (what the page runs in a child process): the analysis, the annotated copy
-    written to `out`, and the annotated frames of the first fault moments."""
-    analysis, info = analyze_video(path, exercise, params, progress=progress)
-    moments = sorted({f.start_s for f in analysis.result.faults})[:REVIEW_MOMENTS]
-    return analysis, info, write_annotated(path, analysis, out, capture_at=moments)
-
-
 def write_annotated_photo(path: str | Path, analysis: Analysis, out: str | Path) -> None:
     """The photo with the skeleton, the back outline and the first fault's cue drawn on it."""
     import cv2

@@ -69,6 +69,8 @@ def test_remote_loop(browser, clinic_server):
     patient.locator('input[type="file"]').set_input_files(str(clip("legraise_supine_dk2.mp4")))
     patient.wait_for_selector('[data-testid="stVideo"]', timeout=180_000)
     idle(patient)
+    patient.get_by_text("Also keep my video").click()  # this one with its video, the live set without
+    idle(patient)
     patient.get_by_role("button", name="Save session").click()
     patient.wait_for_selector("text=Your therapist can see it now", timeout=30_000)
 

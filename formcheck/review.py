@@ -1,0 +1,55 @@
+"""An upload's review, whole: what the review page shows and offers, made where the analysis runs.
+
+The page runs `review_upload` in a child process (formcheck/child.py) and only lays out what comes back.
+Building the report, the chart (Altair validates it against the Vega-Lite schema), the fault pictures and the
+downloads in the server's process took ~1 s of CPU there, holding the interpreter lock its live video needs:
+with four live sessions, every live page fell seconds behind when an upload's result came in
+(benchmarks/load_concurrency.py). Made once here, a page rerun (a download, a ticked box) costs nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+
+from .analyze import Progress, analyze_video, write_annotated
+from .charts import angle_chart
+from .report import build_report, frames_csv, html_report, report_json
+from .session import Analysis
+
+MOMENTS = 6  # fault moments shown as pictures
+MODEL = "full"  # the page analyses with the default model
+
+
+@dataclass(frozen=True)
+class Review:
+    analysis: Analysis
+    report: dict  # report-schema.md, its video named as the patient's file
+    chart: dict  # the key angles over time with reps, holds and faults marked (a Vega-Lite spec)
+    moments: list[tuple[str, bytes]]  # (caption, PNG) of the first fault moments, annotated
+    report_json: str
+    frames_csv: str
+    report_html: str
+
+
+def review_upload(path: str | Path, exercise: str, params: dict | None, out: str | Path, name: str,
+                  progress: Progress | None = None) -> Review:
+    """Analyse the clip at `path` (shown to the patient as `name`) and write its annotated copy to `out`."""
+    analysis, info = analyze_video(path, exercise, params, progress=progress)
+    at = sorted({f.start_s for f in analysis.result.faults})[:MOMENTS]
+    moments = [(_caption(analysis, t), _png(rgb)) for t, rgb in write_annotated(path, analysis, out, capture_at=at).items()]
+    report = build_report(analysis, info, MODEL)
+    report["video"]["path"] = name
+    return Review(analysis, report, angle_chart(analysis).to_dict(), moments, report_json(report), frames_csv(analysis),
+                  html_report(report, moments))
+
+
+def _caption(analysis: Analysis, t_s: float) -> str:
+    codes = ", ".join(sorted({f.code for f in analysis.result.faults if abs(f.start_s - t_s) < 1e-6}))
+    return f"{t_s:.1f} s: {codes}"
+
+
+def _png(rgb) -> bytes:
+    return cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))[1].tobytes()
