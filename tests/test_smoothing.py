@@ -54,3 +54,12 @@ def test_live_smoother_follows_a_foot_put_down_at_a_few_frames_a_second():
     s = LiveSmoother()
     still = [s(standing(i / 30, rng.normal(0, 0.02))).ankle_lift_left for i in range(300)]
     assert np.std(still[30:]) < 0.5 * 0.02
+
+
+def test_one_euro_follows_a_value_seen_a_second_later():
+    """A frame a second after the last (a busy server): the low-pass's exact response over that second has
+    long settled, where the paper's approximation dt / (dt + τ) still kept a few per cent of the old value."""
+    f = OneEuro()
+    f(10.0, 0.0)
+    f(10.0, 0.04)
+    assert abs(f(90.0, 1.0) - 90.0) < 0.01 * 80
