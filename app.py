@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import streamlit as st
-import streamlit.components.v1 as components
 
 from formcheck.errors import FormcheckError
 from formcheck.files import remove_orphaned_scratch, scratch_dir
@@ -65,8 +64,8 @@ def allowed(names: list[str]) -> list[str]:
 
 def speak(text: str, seq: int) -> None:
     """Say a cue with the browser's speech synthesis (the component re-renders only for a new cue)."""
-    components.html(f"<script>/* cue {seq} */ window.speechSynthesis.speak("
-                    f"new SpeechSynthesisUtterance({json.dumps(text)}));</script>", height=0)
+    st.iframe(f"<script>/* cue {seq} */ window.speechSynthesis.speak("
+              f"new SpeechSynthesisUtterance({json.dumps(text)}));</script>")
 
 
 def live_page(name: str, params: dict | None = None) -> None:

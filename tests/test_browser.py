@@ -75,7 +75,13 @@ def live_until_reps(page, reps, timeout_ms):
     return webrtc
 
 
+# In every frame (the cue is spoken from an iframe of its own): note what the page says aloud.
+SPOKEN_JS = """window.speechSynthesis && (window.speechSynthesis.speak = (u) => {
+  (window.top.__spoken = window.top.__spoken || []).push(u.text); });"""
+
+
 def test_live_counts_the_clip_reps_and_cues(page, server):
+    page.add_init_script(SPOKEN_JS)
     start(page, server)
     webrtc = page.frame_locator('iframe[title="streamlit_webrtc.component.webrtc_streamer"]')
     webrtc.get_by_role("button", name="START").click()
@@ -88,6 +94,7 @@ def test_live_counts_the_clip_reps_and_cues(page, server):
     page.screenshot(path=str(REPO / ".pytest_cache" / "live.png"))
     assert reps >= 3, "the counter must reach the clip's labelled 3 reps"
     assert "Keep your knee straight" in cues  # dk2's labelled fault, said on the page
+    assert "Keep your knee straight" in page.evaluate("() => window.__spoken || []")  # and aloud
     webrtc.get_by_role("button", name="STOP").click()
     page.wait_for_selector("text=Your set", timeout=30_000)
 
