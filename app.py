@@ -232,7 +232,7 @@ def live_report(analysis) -> dict:
 def modules_loaded() -> None:
     """Once per server, at its first page: what the live and review pages import later (~2 s of CPU).
     Imported when an upload's result first came in, they held the interpreter lock that the live sets'
-    video needed, and every live page fell behind for seconds (benchmarks/load_concurrency.py)."""
+    video needed, and every live page fell behind for seconds (tests/test_several_patients.py)."""
     for module in ("pandas", "pyarrow", "streamlit_webrtc", "formcheck.coach_process", "formcheck.review"):
         importlib.import_module(module)  # pandas and pyarrow: st.dataframe's
 

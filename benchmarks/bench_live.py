@@ -15,13 +15,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import av
@@ -31,29 +27,10 @@ import numpy as np
 from formcheck.video import read_frames
 
 HERE = Path(__file__).resolve().parent
-BITS, BLOCK = 16, 20  # the frame index: 16 blocks of 20×20 px, top right
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream",
-         "--use-fake-device-for-media-stream"]
+sys.path.insert(0, str(HERE.parent / "tests"))
+from conftest import CHROMIUM, CHROMIUM_FLAGS, STAMP_BITS, STAMP_BLOCK, STAMP_JS, stamp  # noqa: E402
+from test_browser import start_server  # noqa: E402
 
-# In the component's iframe (with `bits` and `block` in scope): `out`, the video coming back; `cam`, a second
-# capture of the same fake camera; read(video), the frame index stamped on what a video shows now.
-STAMP_JS = """
-  const out = document.querySelector('video');
-  const cam = document.createElement('video');
-  cam.muted = true; cam.srcObject = await navigator.mediaDevices.getUserMedia({video: {width: 640, height: 480}});
-  await cam.play();
-  const canvas = new OffscreenCanvas(bits * block, block); const ctx = canvas.getContext('2d', {willReadFrequently: true});
-  const read = (video) => {  // only the stamp is drawn: the probe must not take the CPU it measures
-    const k = video.videoWidth / 640;
-    ctx.drawImage(video, video.videoWidth - bits * block * k, 0, bits * block * k, block * k, 0, 0, bits * block, block);
-    const px = ctx.getImageData(0, 0, bits * block, block).data;
-    let v = 0;
-    for (let i = 0; i < bits; i++) { const x = i * block + block / 2, y = block / 2;
-      v = v * 2 + (px[(y * bits * block + x) * 4] > 128 ? 1 : 0); }
-    return v;
-  };
-"""
 # Runs inside the component's iframe: counts frames coming back and measures each one's round trip.
 PROBE_JS = "async ([bits, block, seconds]) => {" + STAMP_JS + """  const seen = new Map(); const back = new Set(); const lat = []; const t0 = performance.now();
   const onCam = () => { const i = read(cam); if (!seen.has(i)) seen.set(i, performance.now());
@@ -81,43 +58,21 @@ def stamped_y4m(src: Path, out: Path, min_seconds: float) -> Path:
             canvas = np.zeros((480, 640, 3), np.uint8)
             top = (480 - h) // 2
             canvas[top:top + h] = cv2.resize(frame.rgb, (640, h), interpolation=cv2.INTER_AREA)
-            canvas[:BLOCK, 640 - BITS * BLOCK:] = 0
-            for i in range(BITS):
-                if (index >> (BITS - 1 - i)) & 1:
-                    x = 640 - BITS * BLOCK + i * BLOCK
-                    canvas[:BLOCK, x:x + BLOCK] = 255
+            stamp(canvas, index)
             container.mux(stream.encode(av.VideoFrame.from_ndarray(canvas, format="rgb24")))
             index += 1
         container.mux(stream.encode())
     return out
 
 
-def serve(mode: str):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "FORMCHECK_BENCH_CALLBACK": mode}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(HERE / "live_page.py"), "--server.headless",
-                             "true", "--server.port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(f"http://localhost:{port}/_stcore/health", timeout=1)
-            return proc, f"http://localhost:{port}"
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise SystemExit("the benchmark page did not start")
-
-
 def run_once(mode: str, camera: Path, seconds: float) -> dict:
     from playwright.sync_api import sync_playwright
 
-    proc, url = serve(mode)
+    url, proc = start_server(camera.parent, {"FORMCHECK_BENCH_CALLBACK": mode}, script=HERE / "live_page.py")
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                        args=FLAGS + [f"--use-file-for-fake-video-capture={camera}"])
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                        args=CHROMIUM_FLAGS + [f"--use-file-for-fake-video-capture={camera}"])
             page = browser.new_page()
             page.goto(url)
             page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=60_000)
@@ -126,7 +81,7 @@ def run_once(mode: str, camera: Path, seconds: float) -> dict:
             frame.wait_for_function("() => { const v = document.querySelector('video'); "
                                     "return v && v.readyState >= 2 && v.currentTime > 0; }", timeout=60_000)
             page.wait_for_timeout(4000)  # warm-up: the model loads, the connection settles
-            result = frame.evaluate(PROBE_JS, [BITS, BLOCK, seconds])
+            result = frame.evaluate(PROBE_JS, [STAMP_BITS, STAMP_BLOCK, seconds])
             browser.close()
     finally:
         proc.terminate()

@@ -18,11 +18,14 @@ if MODE == "pose":
 
     if "coach" not in st.session_state:
         st.session_state.coach = CoachProcess("straight_leg_raise")
+        st.session_state.coach.start()  # as the page does: loaded by START
     coach = st.session_state.coach
 
-    def callback(frame: av.VideoFrame) -> av.VideoFrame:
-        out = av.VideoFrame.from_ndarray(coach.process(frame.to_ndarray(format="rgb24"), float(frame.time)),
-                                         format="rgb24")
+    def callback(frame: av.VideoFrame) -> av.VideoFrame | None:
+        drawn = coach.process(frame.to_ndarray(format="rgb24"), float(frame.time))
+        if drawn is None:
+            return None  # still starting
+        out = av.VideoFrame.from_ndarray(drawn, format="rgb24")
         out.pts, out.time_base = frame.pts, frame.time_base
         return out
 else:

@@ -2,7 +2,7 @@
 
 The server's threads share one interpreter lock, and its event loop needs it after every packet it reads:
 with the coaching and the uploads' analyses on threads of the server, four live pages and two uploads on two
-cores left the loop seconds behind its sockets (benchmarks/load_concurrency.py). Their work runs here instead.
+cores left the loop seconds behind its sockets (tests/test_several_patients.py). Their work runs here instead.
 
 `start(module)` runs `python -m module FD` with one end of a pipe inherited as FD (a fresh interpreter, not
 multiprocessing's spawn, which would import the server's main module, Streamlit, into every child); the

@@ -3,7 +3,7 @@
 The server's event loop carries every patient's video packets and every page's messages. When the coaching
 (pose inference, the session, the overlay) ran on threads of the same process, their Python work held the
 interpreter lock the loop needed after each packet it read or sent: with four live sessions on two cores the
-loop fell 15 s behind its sockets (benchmarks/load_concurrency.py). Here each session's `LiveCoach` runs in a
+loop fell 15 s behind its sockets (tests/test_several_patients.py). Here each session's `LiveCoach` runs in a
 child process started with the set's first frame; the server sends it frames and gets the drawn frame and
 the counters back, one frame at a time. A child ends with its pipe or its server (formcheck/child.py).
 """

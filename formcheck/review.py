@@ -4,7 +4,7 @@ The page runs `review_upload` in a child process (formcheck/child.py) and only l
 Building the report, the chart (Altair validates it against the Vega-Lite schema), the fault pictures and the
 downloads in the server's process took ~1 s of CPU there, holding the interpreter lock its live video needs:
 with four live sessions, every live page fell seconds behind when an upload's result came in
-(benchmarks/load_concurrency.py). Made once here, a page rerun (a download, a ticked box) costs nothing.
+(tests/test_several_patients.py). Made once here, a page rerun (a download, a ticked box) costs nothing.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ def review_upload(path: str | Path, exercise: str, params: dict | None, out: str
     """Analyse the clip at `path` (shown to the patient as `name`) and write its annotated copy to `out`."""
     analysis, info = analyze_video(path, exercise, params, progress=progress)
     at = sorted({f.start_s for f in analysis.result.faults})[:MOMENTS]
-    moments = [(_caption(analysis, t), _png(rgb)) for t, rgb in write_annotated(path, analysis, out, capture_at=at).items()]
+    pictures = write_annotated(path, analysis, out, capture_at=at)
+    moments = [(_caption(analysis, t), _png(rgb)) for t, rgb in pictures.items()]
     report = build_report(analysis, info, MODEL)
     report["video"]["path"] = name
     return Review(analysis, report, angle_chart(analysis).to_dict(), moments, report_json(report), frames_csv(analysis),

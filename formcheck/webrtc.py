@@ -1,7 +1,7 @@
 """The live page's video transport (aiortc and aioice under streamlit-webrtc), made to hold up on a busy server.
 
 Behaviours of the libraries seen with four live sessions and two uploads on two cores
-(benchmarks/load_concurrency.py), adjusted here process-wide and idempotently, by `hold_up_under_load`:
+(tests/test_several_patients.py), adjusted here process-wide and idempotently, by `hold_up_under_load`:
 
 - Streamlit stalls the video. streamlit-webrtc runs every peer connection on Streamlit's event loop, which
   also serves the pages and waits for each status refresh's script thread to start. asyncio reads one

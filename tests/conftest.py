@@ -100,6 +100,39 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
                   "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 
 
+# --- which camera frame a picture shows: an index stamped on each frame (tests and live benchmarks) ----------
+
+STAMP_BITS, STAMP_BLOCK = 16, 20  # the index as 16 black/white blocks of 20×20 px, top right of a 640-wide frame
+
+# In a page (with `bits` and `block` in scope): `out`, the video coming back; `cam`, a second capture of the
+# same fake camera; read(video), the index stamped on what a video shows now.
+STAMP_JS = """
+  const out = document.querySelector('video');
+  const cam = document.createElement('video');
+  cam.muted = true; cam.srcObject = await navigator.mediaDevices.getUserMedia({video: {width: 640, height: 480}});
+  await cam.play();
+  const canvas = new OffscreenCanvas(bits * block, block); const ctx = canvas.getContext('2d', {willReadFrequently: true});
+  const read = (video) => {  // only the stamp is drawn: the probe must not take the CPU it measures
+    const k = video.videoWidth / 640;
+    ctx.drawImage(video, video.videoWidth - bits * block * k, 0, bits * block * k, block * k, 0, 0, bits * block, block);
+    const px = ctx.getImageData(0, 0, bits * block, block).data;
+    let v = 0;
+    for (let i = 0; i < bits; i++) { const x = i * block + block / 2, y = block / 2;
+      v = v * 2 + (px[(y * bits * block + x) * 4] > 128 ? 1 : 0); }
+    return v;
+  };
+"""
+
+
+def stamp(canvas, index: int) -> None:
+    """Draw `index` in the top bar of a 640-wide RGB frame, as STAMP_JS reads it."""
+    left = 640 - STAMP_BITS * STAMP_BLOCK
+    canvas[:STAMP_BLOCK, left:] = 0
+    for i in range(STAMP_BITS):
+        if (index >> (STAMP_BITS - 1 - i)) & 1:
+            canvas[:STAMP_BLOCK, left + i * STAMP_BLOCK:left + (i + 1) * STAMP_BLOCK] = 255
+
+
 def as_y4m(src, out, width=640):
     """A clip as the raw .y4m Chromium can play as its fake camera (made in tmp, never committed)."""
     import av

@@ -15,14 +15,14 @@ from conftest import REPO, clip
 pytestmark = pytest.mark.integration
 
 
-def start_server(workdir, env=None):
-    """The app on a free port, with its own database file; returns (url, process)."""
+def start_server(workdir, env=None, script=REPO / "app.py"):
+    """The app (or another Streamlit `script`) on a free port, with its own database file; returns (url, process)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     log = open(workdir / "streamlit.log", "w")
     env = {**os.environ, "FORMCHECK_DB_URL": f"sqlite:///{workdir / 'clinic.db'}", **(env or {})}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless", "true",
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
                              "--server.port", str(port), "--browser.gatherUsageStats", "false"],
                             stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env)
     url = f"http://localhost:{port}"

@@ -111,7 +111,7 @@ def test_a_single_frame_with_the_foot_down_ends_the_hold_when_frames_are_sparse(
 
 @pytest.mark.parametrize("fps, jitter", [(24.0, 0.0), (4.0, 0.3), (2.5, 0.0), (2.5, 0.3)])
 def test_live_looped_tree_pose_ends_every_stance_at_a_few_frames_a_second(fps, jitter):
-    """A loaded server coaches a few frames a second, unevenly (benchmarks/load_concurrency.py): the camera
+    """A loaded server coaches a few frames a second, unevenly (tests/test_several_patients.py): the camera
     looping the recorded tree pose (one ~6 s stance, then ~1 s foot down) must give one hold a loop, not one
     endless hold."""
     series = PoseSeries.load(FIXTURES / "treepose_sheknows.full.npz")
