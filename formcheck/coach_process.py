@@ -62,7 +62,7 @@ class CoachProcess(LiveSet):
 
     The child takes seconds to start (interpreter, imports, model; tens of seconds on a loaded server), so
     the page starts it ahead, when it shows the live set (`start`); a child nobody sends a frame ends after
-    IDLE_EXIT_S and the first frame starts a new one. Until it is ready, camera frames go back as they are,
+    IDLE_EXIT_S, and a first frame after half of that starts a new one. Until it is ready, camera frames go back as they are,
     PASSTHROUGH_FPS at most, and the others are not sent (None): the frame callback must not block, as
     streamlit-webrtc ends a session whose callback takes over 10 s."""
 
@@ -78,6 +78,7 @@ class CoachProcess(LiveSet):
         self._snapshot = BEFORE_FIRST_FRAME
         self._finished = False
         self.frames_sent = 0  # camera frames handed to the child (a set under way)
+        self._started_at, self._child_idle_s = -math.inf, IDLE_EXIT_S  # when the child was started, its idle exit
         self._passed_at = -math.inf  # when a camera frame last went back as it was
 
     def start(self, wait_s: float = 0.0) -> bool:
@@ -86,9 +87,13 @@ class CoachProcess(LiveSet):
             return self._start(wait_s)
 
     def _start(self, wait_s: float = 0.0) -> bool:
-        if self._child is not None and not self.frames_sent and self._child.poll() == 0:
-            self._stop_child()  # started ahead and never used, it ended itself (idle_exit_s): start afresh
+        if self._child is not None and not self.frames_sent and \
+                time.monotonic() - self._started_at > self._child_idle_s / 2:
+            # Started ahead and not used: it ends itself at its idle exit (or has). Half of it, so that a first
+            # frame never races that exit; its pipe closed, it ends now if it has not.
+            self._stop_child(wait=False)
         if self._child is None:
+            self._started_at, self._child_idle_s = time.monotonic(), self.idle_exit_s
             self._conn, self._child = child.start(__name__)
             self._frame = SharedFrame(os.memfd_create("formcheck-frame"))
             self._release_frame = weakref.finalize(self, os.close, self._frame.fd)  # also if never finished

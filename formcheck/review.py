@@ -1,9 +1,9 @@
 """An upload's review, whole: what the review page shows and offers, made where the analysis runs.
 
 The page runs `review_upload` in a child process (formcheck/child.py) and only lays out what comes back.
-Building the report, the chart (Altair validates it against the Vega-Lite schema), the fault pictures and the
-downloads in the server's process took ~1 s of CPU there, holding the interpreter lock its live video needs:
-with four live sessions, every live page fell seconds behind when an upload's result came in
+Built in the server's process, the chart (Altair validates it against the Vega-Lite schema, ~0.4 s), the
+fault pictures, the report and the downloads held the interpreter lock its live video needs, on every rerun
+of the page: with four live sessions, every live page fell seconds behind when an upload's result came in
 (tests/test_several_patients.py). Made once here, a page rerun (a download, a ticked box) costs nothing.
 """
 

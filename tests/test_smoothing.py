@@ -45,8 +45,8 @@ def test_live_smoother_filters_each_field():
 
 def test_live_smoother_follows_a_foot_put_down_at_a_few_frames_a_second():
     """Body-length ratios move ~1/s where angles turn ~100°/s: each field's filter adapts in its own unit,
-    so a foot coming down a leg length reads as down by the next frame (3 frames/s), and still, its jitter
-    (0.02 leg lengths) is still smoothed away."""
+    so a foot coming down a leg length reads as down by the next frame (3 frames/s), while a still foot's
+    jitter (0.02 leg lengths) is smoothed away."""
     s = LiveSmoother()
     lift = [s(standing(i / 3, 1.0 if i < 6 else 0.0)).ankle_lift_left for i in range(9)]
     assert lift[7] < 0.05  # lift_off of the balance checker, one frame after the first one down
