@@ -21,14 +21,13 @@ import tempfile
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 
 from formcheck.video import read_frames
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
-from conftest import CHROMIUM, CHROMIUM_FLAGS, STAMP_BITS, STAMP_BLOCK, STAMP_JS, stamp  # noqa: E402
+from conftest import CHROMIUM, CHROMIUM_FLAGS, STAMP_BITS, STAMP_BLOCK, STAMP_JS, letterboxed, stamp  # noqa: E402
 from test_browser import start_server  # noqa: E402
 
 # Runs inside the component's iframe: counts frames coming back and measures each one's round trip.
@@ -54,10 +53,7 @@ def stamped_y4m(src: Path, out: Path, min_seconds: float) -> Path:
         stream = container.add_stream("rawvideo", rate=24)
         stream.width, stream.height, stream.pix_fmt = 640, 480, "yuv420p"
         for frame in frames * repeats:
-            h = int(frame.rgb.shape[0] * 640 / frame.rgb.shape[1]) // 2 * 2
-            canvas = np.zeros((480, 640, 3), np.uint8)
-            top = (480 - h) // 2
-            canvas[top:top + h] = cv2.resize(frame.rgb, (640, h), interpolation=cv2.INTER_AREA)
+            canvas = letterboxed(frame.rgb, src.name)
             stamp(canvas, index)
             container.mux(stream.encode(av.VideoFrame.from_ndarray(canvas, format="rgb24")))
             index += 1

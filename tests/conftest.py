@@ -133,6 +133,19 @@ def stamp(canvas, index: int) -> None:
             canvas[:STAMP_BLOCK, left + i * STAMP_BLOCK:left + (i + 1) * STAMP_BLOCK] = 255
 
 
+def letterboxed(rgb, name: str = "the clip"):
+    """A picture scaled to 640 wide and centred in a black 640×480 frame, with room above it for the stamp."""
+    import cv2
+    import numpy as np
+
+    h = int(rgb.shape[0] * 640 / rgb.shape[1]) // 2 * 2
+    assert h <= 480 - 2 * STAMP_BLOCK, f"{name}: no room for the stamp above the picture"
+    canvas = np.zeros((480, 640, 3), np.uint8)
+    top = (480 - h) // 2
+    canvas[top:top + h] = cv2.resize(rgb, (640, h), interpolation=cv2.INTER_AREA)
+    return canvas
+
+
 def as_y4m(src, out, width=640):
     """A clip as the raw .y4m Chromium can play as its fake camera (made in tmp, never committed)."""
     import av

@@ -39,7 +39,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CHROMIUM, CHROMIUM_FLAGS, STAMP_BITS, STAMP_BLOCK, STAMP_JS, clip, descendants, stamp, stat_fields
+from conftest import (CHROMIUM, CHROMIUM_FLAGS, STAMP_BITS, STAMP_BLOCK, STAMP_JS, clip, descendants, letterboxed,
+                      stamp, stat_fields)
 from test_browser import idle, start, start_server
 
 pytestmark = pytest.mark.integration
@@ -159,8 +160,6 @@ def stamped_camera(src: Path, out: Path) -> tuple[Path, int, float]:
     true times, so a 10 frames/s clip plays at its real speed), each frame stamped with its index in the top
     bar. Returns (path, frames, seconds per loop). Made in tmp, never committed."""
     import av
-    import cv2
-    import numpy as np
 
     from formcheck.video import read_frames
 
@@ -177,12 +176,7 @@ def stamped_camera(src: Path, out: Path) -> tuple[Path, int, float]:
                 j += 1
                 picture = None
             if picture is None:
-                rgb = frames[j].rgb
-                h = int(rgb.shape[0] * 640 / rgb.shape[1]) // 2 * 2
-                assert h <= 480 - 2 * STAMP_BLOCK, f"{src.name}: no room for the stamp above the picture"
-                picture = np.zeros((480, 640, 3), np.uint8)
-                top = (480 - h) // 2
-                picture[top:top + h] = cv2.resize(rgb, (640, h), interpolation=cv2.INTER_AREA)
+                picture = letterboxed(frames[j].rgb, src.name)
             canvas = picture.copy()
             stamp(canvas, index)
             container.mux(stream.encode(av.VideoFrame.from_ndarray(canvas, format="rgb24")))
