@@ -215,6 +215,7 @@ def review_page(name: str, params: dict | None = None) -> None:
 
 
 def live_report(analysis) -> dict:
+    from formcheck.models import DEFAULT_VARIANT
     from formcheck.report import build_report
     from formcheck.video import VideoInfo
 
@@ -222,7 +223,7 @@ def live_report(analysis) -> dict:
     duration = float(t[-1] - t[0]) if len(t) > 1 else 0.0
     fps = (len(t) - 1) / duration if duration else 0.0
     info = VideoInfo("live camera", analysis.poses.width, analysis.poses.height, fps, duration, len(t), 0)
-    return build_report(analysis, info, "full")
+    return build_report(analysis, info, DEFAULT_VARIANT)  # the live coach's model
 
 
 # --- accounts: the clinic ----------------------------------------------------------------------

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import cv2
 
+from . import models
 from .analyze import Progress, analyze_video, write_annotated
 from .charts import angle_chart
 from .report import build_report, frames_csv, html_report, report_json
 from .session import Analysis
 
 MOMENTS = 6  # fault moments shown as pictures
-MODEL = "full"  # the page analyses with the default model
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def review_upload(path: str | Path, exercise: str, params: dict | None, out: str
     at = sorted({f.start_s for f in analysis.result.faults})[:MOMENTS]
     pictures = write_annotated(path, analysis, out, capture_at=at)
     moments = [(_caption(analysis, t), _png(rgb)) for t, rgb in pictures.items()]
-    report = build_report(analysis, info, MODEL)
+    report = build_report(analysis, info, models.DEFAULT_VARIANT)  # what analyze_video used
     report["video"]["path"] = name
     return Review(analysis, report, angle_chart(analysis).to_dict(), moments, report_json(report), frames_csv(analysis),
                   html_report(report, moments))
