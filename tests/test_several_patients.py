@@ -25,7 +25,7 @@ What the test holds against (every problem is collected, then reported together)
   above the early one, any 10-s window's median round trip above a cap;
 - memory: the server's RSS above a cap, or growing over the second half of the run.
 
-Part of scripts/test (about 4 minutes); its figures, with -s, are in the README's "Several patients at once":
+Part of scripts/test (about 5 minutes); its figures, with -s, are in the README's "Several patients at once":
 
     .venv/bin/python -m pytest tests/test_several_patients.py -s
 """
