@@ -11,10 +11,10 @@ fake camera (a fake camera belongs to a browser process), run the live page at t
 
 and, once all four stream, a fifth Chromium uploads dk2 and dk1 from two pages at once. Each camera clip is
 letterboxed to 640×480 at 24 frames/s (by its true frame times) and every frame carries its index in the top
-bar (conftest.stamp), so a probe in each live page times every processed frame's
-round trip (camera → server → back) with requestVideoFrameCallback, for the whole run: it reads the stamps of
-its own capture of the camera (by capture time) and of the video coming back, and round_trips matches them. The server's resident
-memory (it and its children, /proc) is sampled every second.
+bar (conftest.stamp), so a probe in each live page times every processed frame's round trip (camera → server
+→ back) for the whole run: with requestVideoFrameCallback it reads the stamps of its own capture of the camera
+(by capture time) and of the video coming back, and round_trips matches them. The server's resident memory (it
+and its children, /proc) is sampled every second.
 
 What the test holds against (every problem is collected, then reported together):
 - cross-talk: a knee cue on a page whose clip has none (or none on dk2's), a rep counter on the balance page or
@@ -266,6 +266,13 @@ def round_trips(cams: list, outs: list, frames: int) -> tuple[list[tuple[float, 
     return timed, untimed
 
 
+def read_probe(s: dict) -> None:
+    """Move a live page's new probe readings into `s`, in seconds from the start of the run."""
+    read = s["frame"].evaluate(READ_PROBE_JS)
+    for kind in ("cams", "outs"):
+        s[kind] += [((t - s["offset"]) / 1000, i) for t, i in read[kind]]
+
+
 def new_page(browser):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.set_default_timeout(90_000)  # the machine is loaded on purpose: slow, not stuck
@@ -396,9 +403,7 @@ def test_four_live_sessions_and_two_uploads_at_once(cameras, server, tmp_path):
             while True:
                 now = time.monotonic()
                 for s in streaming:
-                    read = s["frame"].evaluate(READ_PROBE_JS)
-                    for kind in ("cams", "outs"):
-                        s[kind] += [((t - s["offset"]) / 1000, i) for t, i in read[kind]]
+                    read_probe(s)
                 rss.append((now - t_live, server_rss_mb(proc.pid)))
                 for u in uploads:
                     if u["done"] is None and u["page"].locator('[data-testid="stVideo"]').count():
@@ -419,9 +424,7 @@ def test_four_live_sessions_and_two_uploads_at_once(cameras, server, tmp_path):
                 if s["connected"] is None:
                     s["stopped"] = None
                     continue
-                read = s["frame"].evaluate(READ_PROBE_JS)
-                for kind in ("cams", "outs"):
-                    s[kind] += [((t - s["offset"]) / 1000, i) for t, i in read[kind]]
+                read_probe(s)
                 stopped = s["frame"].evaluate("() => window.__probe.stopped")
                 s["stopped"] = None if stopped is None else (stopped - s["offset"]) / 1000
             for u in uploads:
