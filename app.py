@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import time
 from pathlib import Path
 
 import streamlit as st
@@ -69,7 +68,6 @@ def speak(text: str, seq: int) -> None:
 
 
 def live_page(name: str, params: dict | None = None) -> None:
-    import av
     from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
     from formcheck.coach_process import CoachGone, CoachProcess
@@ -90,14 +88,8 @@ def live_page(name: str, params: dict | None = None) -> None:
     coach: CoachProcess = st.session_state.coach if st.session_state.get("coach_for") == (name, repr(params)) \
         else new_coach()
 
-    def callback(frame: av.VideoFrame) -> av.VideoFrame | None:
-        t_s = float(frame.time) if frame.time is not None else time.monotonic()
-        drawn = coach.process(frame.to_ndarray(format="rgb24"), t_s)
-        if drawn is None:
-            return None  # the coach is starting: nothing new to send back
-        out = av.VideoFrame.from_ndarray(drawn, format="rgb24")
-        out.pts, out.time_base = frame.pts, frame.time_base
-        return out
+    def callback(frame):
+        return coach.process_video_frame(frame)
 
     st.caption("Press START and allow the camera. The counter and the timer only run while your form is right.")
     ctx = webrtc_streamer(key=f"live-{name}", mode=WebRtcMode.SENDRECV, rtc_configuration=rtc_configuration(),

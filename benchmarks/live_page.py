@@ -19,15 +19,7 @@ if MODE == "pose":
     if "coach" not in st.session_state:
         st.session_state.coach = CoachProcess("straight_leg_raise")
         st.session_state.coach.start()  # as the page does: loaded by START
-    coach = st.session_state.coach
-
-    def callback(frame: av.VideoFrame) -> av.VideoFrame | None:
-        drawn = coach.process(frame.to_ndarray(format="rgb24"), float(frame.time))
-        if drawn is None:
-            return None  # still starting
-        out = av.VideoFrame.from_ndarray(drawn, format="rgb24")
-        out.pts, out.time_base = frame.pts, frame.time_base
-        return out
+    callback = st.session_state.coach.process_video_frame  # the app's frame callback
 else:
     def callback(frame: av.VideoFrame) -> av.VideoFrame:
         return frame

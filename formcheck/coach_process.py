@@ -4,7 +4,7 @@ The server's event loop carries every patient's video packets and every page's m
 (pose inference, the session, the overlay) ran on threads of the same process, their Python work held the
 interpreter lock the loop needed after each packet it read or sent: with four live sessions on two cores the
 loop fell 15 s behind its sockets (tests/test_several_patients.py). Here each session's `LiveCoach` runs in a
-child process started with the set's first frame; the server sends it frames and gets the drawn frame and
+child process, started when the page shows the set; the server sends it frames and gets the drawn frame and
 the counters back, one frame at a time. A child ends with its pipe or its server (formcheck/child.py).
 """
 
@@ -20,6 +20,7 @@ import weakref
 from multiprocessing import reduction
 from multiprocessing.connection import Connection
 
+import av
 import numpy as np
 
 from . import child, models
@@ -62,9 +63,9 @@ class CoachProcess(LiveSet):
 
     The child takes seconds to start (interpreter, imports, model; tens of seconds on a loaded server), so
     the page starts it ahead, when it shows the live set (`start`); a child nobody sends a frame ends after
-    IDLE_EXIT_S, and a first frame after half of that starts a new one. Until it is ready, camera frames go back as they are,
-    PASSTHROUGH_FPS at most, and the others are not sent (None): the frame callback must not block, as
-    streamlit-webrtc ends a session whose callback takes over 10 s."""
+    IDLE_EXIT_S, and a first frame after half of that starts a new one. Until it is ready, camera frames go
+    back as they are, PASSTHROUGH_FPS at most, and the others are not sent (None): the frame callback must
+    not block, as streamlit-webrtc ends a session whose callback takes over 10 s."""
 
     def __init__(self, exercise: str, params: dict | None = None, variant: str = models.DEFAULT_VARIANT):
         super().__init__(exercise, params)
@@ -134,6 +135,17 @@ class CoachProcess(LiveSet):
             self._send((rgb.shape, t_s))
             self._snapshot = self._answer(ANSWER_TIMEOUT_S)
             return self._frame.pixels(rgb.shape).copy()
+
+    def process_video_frame(self, frame: av.VideoFrame) -> av.VideoFrame | None:
+        """`process` as streamlit-webrtc's frame callback: the drawn frame, stamped as its camera frame was, or
+        None while the child starts (nothing new to send)."""
+        t_s = float(frame.time) if frame.time is not None else time.monotonic()
+        drawn = self.process(frame.to_ndarray(format="rgb24"), t_s)
+        if drawn is None:
+            return None
+        out = av.VideoFrame.from_ndarray(drawn, format="rgb24")
+        out.pts, out.time_base = frame.pts, frame.time_base
+        return out
 
     def snapshot(self) -> LiveSnapshot:
         return self._snapshot

@@ -102,3 +102,29 @@ def test_a_coach_dropped_without_finishing_ends_its_process(camera):
     del coach
     gc.collect()
     assert ends_within(child, 15)
+
+
+def test_the_frame_callback_sends_the_drawn_frame_stamped_as_the_camera_frame(camera):
+    """What streamlit-webrtc calls (the page's and the live benchmark's callback): a camera VideoFrame in, a
+    frame out with the camera frame's pts and time base: while the child starts, the camera as it is or
+    nothing (None); once it is ready, the drawn frame, counted by the coach."""
+    from fractions import Fraction
+
+    import av
+
+    rgb, t_s = camera[0]
+    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+    frame.pts, frame.time_base = round(t_s * 90_000) + 9_000, Fraction(1, 90_000)
+    coach = CoachProcess("straight_leg_raise")
+    try:
+        passed = coach.process_video_frame(frame)  # starts the child; the camera goes back as it is
+        assert (passed.pts, passed.time_base) == (frame.pts, frame.time_base)
+        assert (passed.to_ndarray(format="rgb24") == rgb).all()
+        assert coach.process_video_frame(frame) is None  # within 1 / PASSTHROUGH_FPS: nothing new to send
+        assert coach.start(wait_s=60)
+        drawn = coach.process_video_frame(frame)
+        assert (drawn.pts, drawn.time_base) == (frame.pts, frame.time_base) and coach.snapshot().frames == 1
+        picture = drawn.to_ndarray(format="rgb24")
+        assert picture.shape == rgb.shape and (picture != rgb).any()  # the overlay drawn on it
+    finally:
+        coach.finish()
