@@ -496,7 +496,7 @@ elif safety_screen():
         live_page(exercise, params)
     else:
         if st.session_state.get("coach") is not None and not st.session_state.coach.frames_sent:
-            st.session_state.coach.finish()  # started ahead for a live set: no model kept loaded meanwhile
+            st.session_state.pop("coach").finish()  # started ahead for a live set: no model kept meanwhile
             st.session_state.coach_for = None
         review_page(exercise, params)
     if actor is not None:

@@ -7,10 +7,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
-from conftest import REPO, clip
+from conftest import REPO, alive, clip, descendants, ends_within
 
 pytestmark = pytest.mark.integration
 
@@ -127,3 +128,40 @@ def test_bad_upload_is_a_clear_message_and_the_app_keeps_running(page, server, t
     page.get_by_text("Exercise live", exact=True).click()  # still alive and responsive
     idle(page)
     page.wait_for_selector('iframe[title="streamlit_webrtc.component.webrtc_streamer"]', timeout=30_000)
+
+
+def coaches(server_pid: int) -> list[int]:
+    """The server's live coaches' processes."""
+    out = []
+    for pid in descendants(server_pid):
+        try:
+            if b"formcheck.coach_process" in Path(f"/proc/{pid}/cmdline").read_bytes() and alive(pid):
+                out.append(pid)
+        except OSError:
+            pass
+    return out
+
+
+def test_leaving_for_the_review_page_ends_the_coach_started_ahead(page, tmp_path):
+    """The live page starts its coach's process before START (so START finds it ready); a patient who goes to
+    the review page instead does not keep that model loaded, and coming back starts a new one."""
+    url, proc = start_server(tmp_path)
+    try:
+        start(page, url)
+        deadline = time.monotonic() + 60
+        while not coaches(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.25)
+        first = coaches(proc.pid)
+        assert len(first) == 1, "the live page started one coach ahead"
+        page.get_by_text("Review a recorded video", exact=True).click()
+        idle(page)
+        assert ends_within(first[0], 30) and coaches(proc.pid) == []
+        page.get_by_text("Exercise live", exact=True).click()
+        idle(page)
+        deadline = time.monotonic() + 60
+        while not coaches(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.25)
+        assert len(coaches(proc.pid)) == 1 and coaches(proc.pid) != first
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
