@@ -31,7 +31,8 @@ from conftest import CHROMIUM, CHROMIUM_FLAGS, STAMP_BITS, STAMP_BLOCK, STAMP_JS
 from test_browser import start_server  # noqa: E402
 
 # Runs inside the component's iframe: counts frames coming back and measures each one's round trip.
-PROBE_JS = "async ([bits, block, seconds]) => {" + STAMP_JS + """  const seen = new Map(); const back = new Set(); const lat = []; const t0 = performance.now();
+PROBE_JS = "async ([bits, block, seconds]) => {" + STAMP_JS + """
+  const seen = new Map(); const back = new Set(); const lat = []; const t0 = performance.now();
   const onCam = () => { const i = read(cam); if (!seen.has(i)) seen.set(i, performance.now());
     cam.requestVideoFrameCallback(onCam); };
   // a frame counts once, when its index first comes back (a repeated frame is not a processed one)
@@ -101,7 +102,8 @@ def main() -> None:
             for mode in ("trivial", "pose"):
                 r = run_once(mode, camera, args.seconds)
                 runs[mode].append(r)
-                print(f"run {i + 1} {mode:8s} {r['fps']:5.1f} frames/s back, median round trip {r['latency_ms']:6.1f} ms"
+                print(f"run {i + 1} {mode:8s} {r['fps']:5.1f} frames/s back, median round trip "
+                      f"{r['latency_ms']:6.1f} ms"
                       f" ({r['matched']} frames matched)", flush=True)
     med = {m: {k: statistics.median(r[k] for r in rs) for k in ("fps", "latency_ms")} for m, rs in runs.items()}
     ratio = med["pose"]["latency_ms"] / med["trivial"]["latency_ms"]

@@ -19,7 +19,7 @@ from . import models
 from .errors import FormcheckError
 from .exercises import CATALOGUE, make_checker
 from .overlay import draw
-from .exercises.base import CheckResult, Episode, FrameState
+from .exercises.records import CheckResult, Episode, FrameState
 from .kinematics import measure
 from .pose import Pose, PoseEstimator, PoseSeries
 from .session import Analysis, Session
@@ -53,10 +53,17 @@ def check_limits(path: str | Path, info: VideoInfo) -> None:
                          "export it at a lower resolution")
 
 
+# A steady rate an upload may be tracked at (`fps=ANALYSIS_FPS`, `formcheck analyze --fps 15`): rehab movements
+# are slow (a rep lasts 0.8 s or more, a touch-down 0.15 s or more), so 15 frames a second see every event in 2
+# frames or more. Not the default: the leg tracker lost a walking lunge at it (README, "Speed").
+ANALYSIS_FPS = 15.0
+
+
 def analyze_video(path: str | Path, exercise: str, params: dict | None = None,
                   variant: str = models.DEFAULT_VARIANT, progress: Progress | None = None,
-                  workers: int | None = None) -> tuple[Analysis, VideoInfo]:
-    """The whole clip, split into up to `workers` consecutive parts tracked at once (default: one per core).
+                  workers: int | None = None, fps: float | None = None) -> tuple[Analysis, VideoInfo]:
+    """The whole clip at a steady `fps` (None: every frame), split into up to `workers` consecutive parts
+    tracked at once (default: one per core).
 
     Each part has its own landmarker that starts WARMUP_S before the part (those poses are only for the
     tracker), so the merged series reads as one pass; the session then judges it in time order."""
@@ -67,22 +74,26 @@ def analyze_video(path: str | Path, exercise: str, params: dict | None = None,
     session = Session(exercise, info.width, info.height, params)
     masks = CATALOGUE[exercise].needs_mask
     done = [0] * len(parts)
+    expected = round(info.frames * min(1.0, fps / info.fps)) if fps and info.fps else info.frames
     cancel = threading.Event()
     with ThreadPoolExecutor(len(parts), thread_name_prefix="formcheck-part") as pool:
-        jobs = [pool.submit(_track, path, start, stop, variant, masks, done, i, cancel)
+        jobs = [pool.submit(_track, path, start, stop, variant, masks, done, i, cancel, fps)
                 for i, (start, stop) in enumerate(parts)]
         try:
+            frames = 0
             for job in jobs:  # in time order, each as soon as it is done
                 while not _wait(job, 0.25):
                     if progress:
-                        progress(sum(done), info.frames)
-                for t_s, pose, outline in job.result():
+                        progress(min(sum(done), expected), expected)
+                seen, read = job.result()
+                for t_s, pose, outline in seen:
                     session.add(pose, t_s, outline)
+                frames += read
         finally:
             cancel.set()  # an error in one part stops the others
     if progress:
         progress(session.frames, session.frames)
-    return session.finish(), info
+    return session.finish(), replace(info, frames=frames)  # the frames read, not the container's count
 
 
 WARMUP_S = 1.0  # the tracker of a part starts this long before it, so poses at the seams match one pass
@@ -110,22 +121,30 @@ def _wait(job, timeout: float) -> bool:
     return True
 
 
+Tracked = list[tuple[float, Pose | None, BackOutline | None]]
+
+
 def _track(path, start: float | None, stop: float | None, variant: str, masks: bool, done: list[int], part: int,
-           cancel: threading.Event) -> list[tuple[float, Pose | None, BackOutline | None]]:
-    """One part of the clip through its own landmarker: (t_s, pose without its mask, back outline) per frame."""
-    seen = []
+           cancel: threading.Event, fps: float | None) -> tuple[Tracked, int]:
+    """One part of the clip through its own landmarker: (t_s, pose without its mask, back outline) per frame
+    analysed, and how many frames the part has (analysed or not)."""
+    seen, read = [], 0
     begin = None if start is None else max(0.0, start - WARMUP_S)
     with PoseEstimator(variant, masks=masks) as estimator:
-        for frame in decoded_ahead(read_frames(path, start_s=begin, stop_s=stop)):
+        for frame in decoded_ahead(read_frames(path, start_s=begin, stop_s=stop, fps=fps)):
             if cancel.is_set():
                 break
+            warm_up = start is not None and frame.t_s < start  # tracking only
+            read += not warm_up
+            if frame.rgb is None:  # between two steps of the steady rate
+                continue
             pose = estimator.detect(frame.rgb, frame.t_s)
-            if start is not None and frame.t_s < start:
-                continue  # warm-up: tracking only
+            if warm_up:
+                continue
             outline = back_outline(pose, pose.mask) if pose is not None else None
             seen.append((frame.t_s, replace(pose, mask=None) if pose is not None else None, outline))
             done[part] += 1
-    return seen
+    return seen, read
 
 
 def analyze_photo(path: str | Path, exercise: str, params: dict | None = None,
@@ -137,7 +156,7 @@ def analyze_photo(path: str | Path, exercise: str, params: dict | None = None,
     with PoseEstimator(variant, masks=CATALOGUE[exercise].needs_mask, image_mode=True) as estimator:
         pose = estimator.detect(rgb, 0.0)
     outline = back_outline(pose, pose.mask) if pose is not None else None
-    k = measure(pose, width, height, 0.0, outline.deviation if outline else float("nan"))
+    k = measure(pose, width, height, 0.0, *((outline.deviation, outline.head_curl_deg) if outline else ()))
     reason = checker.refuse(k)
     faults = [] if reason else checker.posture_faults(k)
     result = CheckResult(reps=[], holds=[], faults=[Episode(code, 0.0, 0.0) for code in faults],
@@ -150,26 +169,33 @@ def analyze_photo(path: str | Path, exercise: str, params: dict | None = None,
 
 def write_annotated(path: str | Path, analysis: Analysis, out: str | Path, progress: Progress | None = None,
                     capture_at: list[float] = ()) -> dict[float, np.ndarray]:
-    """Decode the clip again and draw each frame's state on it (H.264, plays in browsers).
+    """Decode the clip again and draw on every frame the state of the analysed frame nearest in time (the
+    analysis may have tracked a steady rate below the clip's), H.264, plays in browsers.
     Returns the annotated frames nearest to the `capture_at` times (the fault moments)."""
     spec = CATALOGUE[analysis.exercise]
     info = probe(path)
     target = spec.target_text(analysis.params)
-    n = len(analysis.states)
+    times = analysis.poses.t_s
     wanted = sorted(capture_at)
     captured = {}
     with VideoWriter(out, info.width, info.height, fps=info.fps or 30.0) as writer:
         for frame in decoded_ahead(read_frames(path)):
-            i = frame.index
-            if i >= n:
-                break
+            i = nearest(times, frame.t_s)
             frame_rgb = draw(frame.rgb, analysis.poses.pose(i), analysis.states[i], spec, target, analysis.outlines[i])
             writer.write(frame_rgb, frame.t_s)
             while wanted and frame.t_s >= wanted[0] - 1e-6:
                 captured[wanted.pop(0)] = frame_rgb
             if progress:
-                progress(i + 1, n)
+                progress(min(frame.index + 1, info.frames), info.frames)
     return captured
+
+
+def nearest(times: np.ndarray, t: float) -> int:
+    """The index of the time in the sorted `times` nearest to `t`."""
+    i = int(np.searchsorted(times, t))
+    if i == len(times) or (i > 0 and t - times[i - 1] <= times[i] - t):
+        i -= 1
+    return max(i, 0)
 
 
 def write_annotated_photo(path: str | Path, analysis: Analysis, out: str | Path) -> None:

@@ -28,3 +28,12 @@ def angle_chart(analysis: Analysis) -> alt.LayerChart:
     marks = alt.Chart(alt.Data(values=faults)).mark_rect(opacity=0.35, color="red").encode(
         x="start:Q", x2="end:Q", tooltip=["what:N"])
     return alt.layer(bands, marks, lines).properties(height=280)
+
+
+def trend_chart(rows: list[dict]) -> alt.FacetChart:
+    """One small line plot per measure (formcheck/trends.py's rows), sessions along x, one line per series
+    (an exercise, or a balance variant of it)."""
+    line = "series" if rows and "series" in rows[0] else "exercise"
+    return alt.Chart(alt.Data(values=rows)).mark_line(point=True).encode(
+        x=alt.X("when:T", title="session"), y=alt.Y("value:Q", title=None), color=alt.Color(f"{line}:N", title=None)
+    ).properties(height=160).facet(row=alt.Row("measure:N", title=None)).resolve_scale(y="independent")

@@ -27,6 +27,7 @@ from . import child, models
 from .exercises import CATALOGUE
 from .live import BEFORE_FIRST_FRAME, LiveCoach, LiveSet, LiveSnapshot
 from .pose import PoseEstimator
+from .workout import WorkoutPlan
 
 ANSWER_TIMEOUT_S = 30.0  # one frame, or the set's analysis
 READY = "ready"
@@ -67,8 +68,9 @@ class CoachProcess(LiveSet):
     back as they are, PASSTHROUGH_FPS at most, and the others are not sent (None): the frame callback must
     not block, as streamlit-webrtc ends a session whose callback takes over 10 s."""
 
-    def __init__(self, exercise: str, params: dict | None = None, variant: str = models.DEFAULT_VARIANT):
-        super().__init__(exercise, params)
+    def __init__(self, exercise: str, params: dict | None = None, variant: str = models.DEFAULT_VARIANT,
+                 plan: WorkoutPlan | None = None):
+        super().__init__(exercise, params, plan)
         self.variant = variant
         self.idle_exit_s = IDLE_EXIT_S
         self._lock = threading.Lock()  # one frame in flight; finish() waits for it
@@ -98,7 +100,7 @@ class CoachProcess(LiveSet):
             self._conn, self._child = child.start(__name__)
             self._frame = SharedFrame(os.memfd_create("formcheck-frame"))
             self._release_frame = weakref.finalize(self, os.close, self._frame.fd)  # also if never finished
-            self._send((self.exercise, self.params, self.variant, self.idle_exit_s))
+            self._send((self.exercise, self.params, self.variant, self.idle_exit_s, self.plan))
             reduction.send_handle(self._conn, self._frame.fd, self._child.pid)
         if not self._ready and self._conn.poll(wait_s):
             self._ready = self._answer(0) == READY
@@ -175,7 +177,7 @@ class CoachProcess(LiveSet):
 
 
 def serve(conn: Connection) -> None:
-    """The child: the set's (exercise, params, variant, idle exit s) and its shared frame; the model loaded,
+    """The child: the (exercise, params, variant, idle exit s, plan of sets) and its shared frame; the model loaded,
     READY; then per frame (shape, time) in, the frame drawn in place and the snapshot out, until the finish
     message (None) or a closed pipe, or no first frame within the idle exit time."""
     try:
@@ -183,12 +185,12 @@ def serve(conn: Connection) -> None:
     except OSError:
         pass
     try:
-        exercise, params, variant, idle_exit_s = conn.recv()
+        exercise, params, variant, idle_exit_s, plan = conn.recv()
         frame = SharedFrame(reduction.recv_handle(conn))
     except (EOFError, OSError):
         return
     spec = CATALOGUE[exercise]
-    coach = LiveCoach(exercise, params, variant, estimator=PoseEstimator(variant, masks=spec.needs_mask))
+    coach = LiveCoach(exercise, params, variant, estimator=PoseEstimator(variant, masks=spec.needs_mask), plan=plan)
     try:
         conn.send(READY)
         if not conn.poll(idle_exit_s):

@@ -46,11 +46,13 @@ class Kinematics:
     knee_right_deg: float = float("nan")
     hip_left_deg: float = float("nan")
     hip_right_deg: float = float("nan")
+    leg_lift_left_deg: float = float("nan")  # lying: how high the foot is off the floor, as a straight leg's angle
+    leg_lift_right_deg: float = float("nan")
     vis_leg_left: float = 0.0  # min visibility of hip, knee, ankle on that side
     vis_leg_right: float = 0.0
     trunk_incline_deg: float = float("nan")  # hip-midpoint → shoulder-midpoint from vertical
     neck_deg: float = float("nan")  # hip–shoulder–ear on the better-seen side (180 = head in line with trunk)
-    ankle_lift_left: float = float("nan")  # how far the left foot is above the right, in leg lengths (image)
+    ankle_lift_left: float = float("nan")  # how far the left foot is above the right, in leg lengths
     ankle_left_x: float = float("nan")  # ankle positions in pixels, for a standing foot that moves
     ankle_left_y: float = float("nan")
     ankle_right_x: float = float("nan")
@@ -70,11 +72,15 @@ class Kinematics:
     knee_over_toe_left: float = float("nan")  # knee ahead of the toes (+) in shin lengths, along the facing direction
     knee_over_toe_right: float = float("nan")
     back_bow: float = float("nan")  # the back outline's bow ÷ trunk length, from the segmentation mask (silhouette.py)
+    head_curl_deg: float = float("nan")  # the ear's drop in front of the upper back's line (silhouette.py)
     body_in_frame: bool = False  # shoulders, hips, knees and ankles inside the picture
     body_visible: bool = False  # the near side of the body is seen well enough (visibility gate)
 
     def hip_flexion_deg(self, side: str) -> float:
         return 180.0 - (self.hip_left_deg if side == "left" else self.hip_right_deg)
+
+    def leg_lift_deg(self, side: str) -> float:
+        return self.leg_lift_left_deg if side == "left" else self.leg_lift_right_deg
 
     def knee_deg(self, side: str) -> float:
         return self.knee_left_deg if side == "left" else self.knee_right_deg
@@ -113,28 +119,85 @@ SMOOTHED_FIELDS = tuple(
 )
 
 
-def _lift(points: np.ndarray) -> float:
-    """Left foot's height above the right, in leg lengths: each foot's lowest point (ankle, heel or toes,
-    y down), so a heel raised with the toes still down is not a foot off the floor."""
-    leg = (np.linalg.norm(points[L_HIP] - points[L_ANKLE]) + np.linalg.norm(points[R_HIP] - points[R_ANKLE])) / 2
-    foot_l = max(points[L_ANKLE][1], points[L_HEEL][1], points[L_FOOT][1])
-    foot_r = max(points[R_ANKLE][1], points[R_HEEL][1], points[R_FOOT][1])
-    return float((foot_r - foot_l) / leg) if leg > 0 else float("nan")
+# Side-on, the leg nearer the camera is drawn bigger and its foot lower in the picture: a foot put down beside
+# the standing one can read a tenth of a leg below it. A leg the world landmarks put at least NEARER_M nearer is
+# measured at the size it is drawn, up to DRAWN_BIGGER_MAX (a camera 1.5 m away, feet 0.5 m apart in depth).
+# Legs closer in depth differ in drawn size by less than MediaPipe's own limb-length jitter: one size for both.
+NEARER_M = 0.1
+DRAWN_BIGGER_MAX = 4 / 3
+LEG_POINTS = {"left": (L_HIP, L_KNEE, L_ANKLE, L_HEEL, L_FOOT), "right": (R_HIP, R_KNEE, R_ANKLE, R_HEEL, R_FOOT)}
+
+
+def _below_hip(points: np.ndarray, side: str) -> tuple[float, float]:
+    """How far the foot's lowest point (ankle, heel or toes, y down) is below its own hip, and the leg's
+    length (thigh + shin), in the points' unit."""
+    hip, knee, ankle, heel, toe = LEG_POINTS[side]
+    leg = float(np.linalg.norm(points[hip] - points[knee]) + np.linalg.norm(points[knee] - points[ankle]))
+    return float(max(points[ankle][1], points[heel][1], points[toe][1]) - points[hip][1]), leg
+
+
+def _left_hip_higher(world: np.ndarray) -> float:
+    """How much higher the left hip is than the right, in leg lengths: the pelvis tilted by a lifted leg.
+    From the world landmarks: in the picture, side-on, the nearer hip is also drawn lower."""
+    (_, leg_l), (_, leg_r) = _below_hip(world, "left"), _below_hip(world, "right")
+    return float((world[R_HIP][1] - world[L_HIP][1]) / ((leg_l + leg_r) / 2)) if leg_l + leg_r > 0 else 0.0
+
+
+def _lift(points: np.ndarray, left_hip_higher: float, left_drawn_bigger: float = 1.0) -> float:
+    """Left foot's height above the right, in leg lengths: each foot's lowest point, so a heel raised with
+    the toes still down is not a foot off the floor, below its own hip and in its own leg's length (the legs'
+    mean size, the left drawn `left_drawn_bigger` times the right), plus how much higher the left hip is."""
+    (drop_l, leg_l), (drop_r, leg_r) = _below_hip(points, "left"), _below_hip(points, "right")
+    size = float(np.sqrt(leg_l * leg_r))
+    if not size > 0:
+        return float("nan")
+    bigger = float(np.sqrt(left_drawn_bigger))
+    return drop_r / (size / bigger) - drop_l / (size * bigger) + left_hip_higher
+
+
+def _left_drawn_bigger(pixels: np.ndarray, world: np.ndarray) -> float:
+    """How much bigger the left leg is drawn than the right for being nearer the camera: the ratio of their
+    drawn lengths, taken only in the direction the world landmarks' depth says (z: away from the camera).
+    A leg pointing at the camera (a knee raised towards it) is drawn short, not far away."""
+    nearer = float(world[list(LEG_POINTS["right"]), 2].mean() - world[list(LEG_POINTS["left"]), 2].mean())
+    (_, leg_l), (_, leg_r) = _below_hip(pixels, "left"), _below_hip(pixels, "right")
+    if abs(nearer) < NEARER_M or not (leg_l > 0 and leg_r > 0):
+        return 1.0
+    ratio = leg_l / leg_r
+    return min(max(ratio, 1.0), DRAWN_BIGGER_MAX) if nearer > 0 else min(max(ratio, 1 / DRAWN_BIGGER_MAX), 1.0)
 
 
 def _foot_lift_left(pose: Pose, pixels: np.ndarray, vis: np.ndarray) -> float:
     """How far the left foot is above the right, in leg lengths; NaN when it can't be told.
 
-    Two estimates must agree: the picture (fooled by perspective when one foot is nearer the
-    camera) and the 3-D world landmarks (fooled when a foot is hidden). The smaller one counts,
-    and only when both feet are seen: side-on, a hidden far foot's guessed position wanders.
+    Two estimates must agree: the picture, each foot at its leg's drawn size, and the 3-D world
+    landmarks (fooled when a foot is hidden, or by a camera looking down). The smaller one counts,
+    and only when both feet are seen (ankle, heel or toes: side-on, the far ankle hides behind the near
+    foot while its heel or toes show): a hidden foot's guessed position wanders.
     """
-    if min(vis[L_ANKLE], vis[R_ANKLE]) < VISIBLE:
+    if min(max(vis[i] for i in LEG_POINTS[side][2:]) for side in LEG_POINTS) < VISIBLE:
         return float("nan")
-    image, world = _lift(pixels), _lift(pose.world.astype(np.float64))
+    world = pose.world.astype(np.float64)
+    tilt = _left_hip_higher(world)
+    image, world = _lift(pixels, tilt, _left_drawn_bigger(pixels, world)), _lift(world, tilt)
     if not (np.isfinite(image) and np.isfinite(world)) or image * world <= 0:
         return 0.0
     return float(np.sign(image) * min(abs(image), abs(world)))
+
+
+def _leg_lift(p: np.ndarray, shoulder_mid: np.ndarray, hip_mid: np.ndarray, hip: int, knee: int, ankle: int) -> float:
+    """Lying on the back, side-on: the ankle's height above the trunk's line (the floor the body lies on),
+    as the angle a straight leg of this leg's length would make with the floor. A straight leg raised to
+    θ reads θ; a bent knee with its foot flat reads ~0, however high the knee (its hip flexion) is."""
+    along = hip_mid - shoulder_mid
+    length = float(np.linalg.norm(along))
+    leg = float(np.linalg.norm(p[hip] - p[knee]) + np.linalg.norm(p[knee] - p[ankle]))
+    if length < 1 or leg < 1:
+        return float("nan")
+    up = np.array([along[1], -along[0]]) / length
+    up *= -1.0 if up[1] > 0 else 1.0  # the side of the trunk line that is up in the picture (y points down)
+    height = float(np.dot(p[ankle] - hip_mid, up))
+    return float(np.degrees(np.arcsin(np.clip(height / leg, -1.0, 1.0))))
 
 
 def facing_sign(image: np.ndarray, width: int) -> float:
@@ -180,9 +243,9 @@ def _knee_over_toe(p: np.ndarray, knee: int, ankle: int, heel: int, toe: int) ->
 
 
 def measure(pose: Pose | None, width: int, height: int, t_s: float | None = None,
-            back_bow: float = float("nan")) -> Kinematics:
+            back_bow: float = float("nan"), head_curl_deg: float = float("nan")) -> Kinematics:
     """Angles and framing of one pose; a `Kinematics` with present=False when nobody is there.
-    `back_bow` comes from the silhouette (silhouette.py), when the exercise asks for masks."""
+    `back_bow` and `head_curl_deg` come from the silhouette (silhouette.py), when the exercise asks for masks."""
     if pose is None:
         return Kinematics(t_s=float(t_s if t_s is not None else 0.0))
     scale = np.array([width, height], dtype=np.float64)
@@ -215,9 +278,12 @@ def measure(pose: Pose | None, width: int, height: int, t_s: float | None = None
         people=pose.people,
         others_height=pose.others_height,
         knee_left_deg=knee_l, knee_right_deg=knee_r, hip_left_deg=hip_l, hip_right_deg=hip_r,
+        leg_lift_left_deg=_leg_lift(p, shoulder_mid, hip_mid, L_HIP, L_KNEE, L_ANKLE),
+        leg_lift_right_deg=_leg_lift(p, shoulder_mid, hip_mid, R_HIP, R_KNEE, R_ANKLE),
         vis_leg_left=vis_l, vis_leg_right=vis_r,
         trunk_incline_deg=inclination_deg(hip_mid, shoulder_mid),
-        neck_deg=angle_deg(p[hip], p[shoulder], p[ear]) if vis[ear] >= VISIBLE or vis[NOSE] >= VISIBLE else float("nan"),
+        neck_deg=(angle_deg(p[hip], p[shoulder], p[ear]) if vis[ear] >= VISIBLE or vis[NOSE] >= VISIBLE
+                  else float("nan")),
         ankle_lift_left=_foot_lift_left(pose, p, vis),
         ankle_left_x=float(p[L_ANKLE][0]), ankle_left_y=float(p[L_ANKLE][1]),
         ankle_right_x=float(p[R_ANKLE][0]), ankle_right_y=float(p[R_ANKLE][1]),
@@ -233,6 +299,7 @@ def measure(pose: Pose | None, width: int, height: int, t_s: float | None = None
         knee_over_toe_left=_knee_over_toe(p, L_KNEE, L_ANKLE, L_HEEL, L_FOOT),
         knee_over_toe_right=_knee_over_toe(p, R_KNEE, R_ANKLE, R_HEEL, R_FOOT),
         back_bow=back_bow,
+        head_curl_deg=head_curl_deg,
         body_in_frame=in_frame,
         body_visible=visible,
     )

@@ -2,7 +2,9 @@
 
 The WebRTC frame callback runs on its own thread; the page reads the counters from another. `LiveCoach`
 is the one object they share: every piece of state the page sees is copied out under a lock, so the page
-never reads half-updated counters. No Streamlit here: the page (app.py) wires it to streamlit-webrtc.
+never reads half-updated counters. The session counts everything the camera sees; the coach's `Workout`
+(formcheck/workout.py) makes sets of it: a countdown, each set's count up to its target, a rest, the next
+set. No Streamlit here: the page (ui/live.py) wires it to streamlit-webrtc.
 """
 
 from __future__ import annotations
@@ -15,18 +17,19 @@ import numpy as np
 
 from . import models
 from .exercises import CATALOGUE
-from .exercises.base import FrameState
+from .exercises.records import FrameState
 from .overlay import draw
 from .pose import PoseEstimator
 from .session import Session
+from .workout import Workout, WorkoutPlan, WorkoutStatus, start_status
 
 CUE_REPEAT_S = 8.0  # the same cue is spoken at most this often
 CUE_GAP_S = 2.5  # and no two cues closer than this
-# A live set keeps its frames' landmarks and states (~4 KB a frame) for the summary and the therapist, so
-# a camera left running must not grow a server's memory without end: a set stops recording at this length.
+# A live workout keeps its frames' landmarks and states (~4 KB a frame) for the summary and the therapist, so
+# a camera left running must not grow a server's memory without end: it stops recording at this length.
 SET_LIMIT_S = 10 * 60
-SET_LIMIT_CUE = f"This set reached the {SET_LIMIT_S // 60}-minute limit: press STOP to see it"
-# Below this many coached frames a second, gaps between them often exceed UNWATCHED_GAP_S (exercises/base.py),
+SET_LIMIT_CUE = f"This workout reached the {SET_LIMIT_S // 60}-minute limit: press STOP to see it"
+# Below this many coached frames a second, gaps between them often exceed UNWATCHED_GAP_S (exercises/checker.py),
 # where holds end and reps are dropped: the page says why.
 FEW_FRAMES_FPS = 2.0
 FEW_FRAMES_CUE = ("Few frames reach the coach (a busy server or a slow connection): where frames are missing, "
@@ -50,7 +53,8 @@ class LiveSnapshot:
     fps: float
     latency_ms: float  # median processing time of the last frames
     angles: dict[str, float] = field(default_factory=dict)
-    limit_reached: bool = False  # the set hit SET_LIMIT_S and records no more
+    limit_reached: bool = False  # the workout hit SET_LIMIT_S and records no more
+    workout: WorkoutStatus | None = None  # the sets: countdown, this set's count, rest, every set so far
 
 
 BEFORE_FIRST_FRAME = LiveSnapshot(frames=0, scoring=False, refusal=None, rep_count=0, holding=False, hold_s=0.0,
@@ -67,8 +71,10 @@ class CueRateLimiter:
         self.count = 0
         self.latest: tuple[int, str] | None = None
 
-    def offer(self, cue: str | None, now_s: float) -> bool:
-        if not cue or now_s - self._last_any < self.gap_s or now_s - self._last_by_text.get(cue, -1e9) < self.repeat_s:
+    def offer(self, cue: str | None, now_s: float, force: bool = False) -> bool:
+        """Whether `cue` is said now; `force`: an announcement (set done, go), said whatever came before."""
+        if not cue or not force and (now_s - self._last_any < self.gap_s
+                                     or now_s - self._last_by_text.get(cue, -1e9) < self.repeat_s):
             return False
         self._last_by_text[cue] = self._last_any = now_s
         self.count += 1
@@ -77,29 +83,30 @@ class CueRateLimiter:
 
 
 class LiveSet:
-    """What a live set aims at: the exercise's settings in force (defaults + prescription) and its targets."""
+    """What a live workout aims at: the exercise's settings in force (defaults + prescription), its targets
+    and its plan of sets (`plan`: the settings' sets and reps or hold, with a prescribed rest if any)."""
 
-    def __init__(self, exercise: str, params: dict | None = None):
+    def __init__(self, exercise: str, params: dict | None = None, plan: WorkoutPlan | None = None):
         self.exercise, self.params = exercise, params
         self.spec = CATALOGUE[exercise]
         self.settings = self.spec.params(params)
         self.target = self.spec.target_text(self.settings)
+        self.plan = plan or WorkoutPlan.for_exercise(self.spec, self.settings)
 
-    def set_progress(self, snap: LiveSnapshot) -> str | None:
-        """"Set 2 / 3" from the reps done (reps exercises) or the holds done (holds), when the spec has sets."""
-        sets, reps = self.settings.get("sets"), self.settings.get("reps")
-        if not sets:
-            return None
-        done = snap.rep_count // reps if self.spec.kind == "reps" and reps else snap.holds_done
-        return f"{min(done + 1, sets)} / {sets}" if done < sets else f"{sets} / {sets} done"
+    def set_progress(self, snap: LiveSnapshot) -> str:
+        """"2 / 3": the set under way (or next), "3 / 3 done" once the last set is done."""
+        status = snap.workout or start_status(self.plan)
+        if status.phase == "done":
+            return f"{self.plan.sets} / {self.plan.sets} done"
+        return f"{status.set_index} / {self.plan.sets}"
 
 
 class LiveCoach(LiveSet):
     """One browser session's coach: its own landmarker, session, overlay and cue limiter."""
 
     def __init__(self, exercise: str, params: dict | None = None, variant: str = models.DEFAULT_VARIANT,
-                 estimator: PoseEstimator | None = None, clock=time.monotonic):
-        super().__init__(exercise, params)
+                 estimator: PoseEstimator | None = None, clock=time.monotonic, plan: WorkoutPlan | None = None):
+        super().__init__(exercise, params, plan)
         self.variant = variant
         self._estimator = estimator
         self._session: Session | None = None
@@ -108,7 +115,10 @@ class LiveCoach(LiveSet):
         self._finished = False
         self._clock = clock
         self._cues = CueRateLimiter()
+        self._workout = Workout(self.plan)
         self._state: FrameState | None = None
+        self._rep_count = 0  # every rep the session counted, sets and rests alike
+        self._status: WorkoutStatus | None = None
         self._frames = 0
         self._best_hold = 0.0
         self._holds_done = 0
@@ -144,16 +154,24 @@ class LiveCoach(LiveSet):
                 self._limit_reached = True
             return draw(rgb, None, FrameState(t_s, scoring=False, cue=SET_LIMIT_CUE), self.spec, self.target)
         pose = self._estimator.detect(rgb, t_s)
-        state = self._session.add(pose, t_s)
+        raw = self._session.add(pose, t_s)
+        status = self._workout.update(t_s, raw)
+        state = self._workout.shown(raw)  # the set's count, no fault cue outside a set
         back = self._session.last_outline
-        out = draw(rgb, pose, state, self.spec, self.target, back)
+        target = f" / {self.plan.target:.0f}" + ("" if self.plan.kind == "reps" else " s")
+        out = draw(rgb, pose, state, self.spec, target, back, banner=status.banner)
         cost = self._clock() - started
         with self._lock:
             self._state = state
+            self._rep_count = raw.rep_count
             self._frames += 1
             self._best_hold = max(self._best_hold, state.hold_s)
             self._holds_done = len(self._session.checker.holds)
-            self._cues.offer(state.cue, started)
+            self._status = status
+            if self._workout.said:
+                self._cues.offer(self._workout.said, started, force=True)
+            else:
+                self._cues.offer(state.cue, started)
             self._times = (self._times + [started])[-60:]
             self._costs = (self._costs + [cost])[-60:]
         return out
@@ -166,9 +184,11 @@ class LiveCoach(LiveSet):
             latency = float(np.median(self._costs)) * 1000 if self._costs else 0.0
             return LiveSnapshot(
                 frames=self._frames, scoring=bool(s and s.scoring), refusal=s.refusal if s else None,
-                rep_count=s.rep_count if s else 0, holding=bool(s and s.holding), hold_s=s.hold_s if s else 0.0,
-                best_hold_s=self._best_hold, holds_done=self._holds_done, cue=s.cue if s else None, spoken=self._cues.latest, fps=fps,
+                rep_count=self._rep_count, holding=bool(s and s.holding), hold_s=s.hold_s if s else 0.0,
+                best_hold_s=self._best_hold, holds_done=self._holds_done, cue=s.cue if s else None,
+                spoken=self._cues.latest, fps=fps,
                 latency_ms=latency, angles=dict(s.angles) if s else {}, limit_reached=self._limit_reached,
+                workout=self._status or start_status(self.plan),
             )
 
     def finish(self):

@@ -196,7 +196,8 @@ def _fetch_weights(weights: Weights, say) -> bytes:
                 data = member.read() if member else b""
     except (KeyError, OSError, zipfile.BadZipFile, tarfile.TarError) as exc:
         archive.unlink(missing_ok=True)
-        raise ModelError(f"could not read {weights.member} from {archive.name} ({exc}); run `formcheck models` again") from None
+        raise ModelError(f"could not read {weights.member} from {archive.name} ({exc}); "
+                         "run `formcheck models` again") from None
     if sha256_of(data) != weights.sha256:
         archive.unlink(missing_ok=True)
         raise ModelError(f"{weights.member} in {archive.name} has an unexpected sha256; refusing to use it")

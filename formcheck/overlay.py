@@ -7,7 +7,8 @@ import math
 import cv2
 import numpy as np
 
-from .exercises.base import ExerciseSpec, FrameState
+from .exercises.records import FrameState
+from .exercises.spec import ExerciseSpec
 from .pose import Pose
 
 BONES = [(11, 12), (11, 23), (12, 24), (23, 24), (11, 13), (13, 15), (12, 14), (14, 16),
@@ -22,9 +23,10 @@ def _text(img, text, org, scale, color, thickness=2):
 
 
 def draw(rgb: np.ndarray, pose: Pose | None, state: FrameState, spec: ExerciseSpec, target: str = "",
-         back: np.ndarray | None = None) -> np.ndarray:
+         back: np.ndarray | None = None, banner: str | None = None) -> np.ndarray:
     """A copy of the RGB frame with the overlay; colours say scoring (green), fault (red) or not scoring (grey).
-    `back` is the measured back outline (pixels), drawn so the rounding judgement can be seen."""
+    `back` is the measured back outline (pixels), drawn so the rounding judgement can be seen; `banner` is a
+    large line across the middle (a live workout's countdown or rest)."""
     img = np.ascontiguousarray(rgb).copy()
     h, w = img.shape[:2]
     unit = max(h, w) / 1000.0
@@ -61,4 +63,8 @@ def draw(rgb: np.ndarray, pose: Pose | None, state: FrameState, spec: ExerciseSp
         _text(img, "NOT SCORING", (line // 2, h - 2 * line), 1.1 * scale, AMBER, thick)
     if state.cue:
         _text(img, state.cue, (line // 2, h - line // 2), 1.1 * scale, RED if state.faults else AMBER, thick)
+    if banner:
+        big = 2.2 * scale
+        (tw, th), _ = cv2.getTextSize(banner, cv2.FONT_HERSHEY_SIMPLEX, big, 2 * thick)
+        _text(img, banner, ((w - tw) // 2, (h + th) // 2), big, WHITE, 2 * thick)
     return img

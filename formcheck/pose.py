@@ -122,7 +122,8 @@ class PoseEstimator:
                 # the first inference logs too; run it here, on a blank frame, in silence
                 self._warm_up(vision.RunningMode.IMAGE == mode)
         except Exception as exc:  # a bundle that passed its checksum but fails to load
-            raise ModelError(f"pose model {path} could not be loaded ({exc}); delete it and run `formcheck models`") from None
+            raise ModelError(f"pose model {path} could not be loaded ({exc}); "
+                             "delete it and run `formcheck models`") from None
 
     def _warm_up(self, image_mode: bool) -> None:
         import mediapipe as mp
@@ -226,7 +227,8 @@ class PoseSeries:
         return "\n".join(lines) + "\n"
 
     def save(self, path: Path) -> None:
-        np.savez_compressed(path, t_s=self.t_s, image=self.image.astype(np.float16), world=self.world.astype(np.float16),
+        np.savez_compressed(path, t_s=self.t_s, image=self.image.astype(np.float16),
+                            world=self.world.astype(np.float16),
                             people=self.people, others_height=self.others_height.astype(np.float16),
                             size=np.array([self.width, self.height]))
 

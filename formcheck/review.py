@@ -12,11 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
-
 from . import models
 from .analyze import Progress, analyze_video, write_annotated
 from .charts import angle_chart
+from .replay import png
 from .report import build_report, frames_csv, html_report, report_json
 from .session import Analysis
 
@@ -40,7 +39,7 @@ def review_upload(path: str | Path, exercise: str, params: dict | None, out: str
     analysis, info = analyze_video(path, exercise, params, progress=progress)
     at = sorted({f.start_s for f in analysis.result.faults})[:MOMENTS]
     pictures = write_annotated(path, analysis, out, capture_at=at)
-    moments = [(_caption(analysis, t), _png(rgb)) for t, rgb in pictures.items()]
+    moments = [(_caption(analysis, t), png(rgb)) for t, rgb in pictures.items()]
     report = build_report(analysis, info, models.DEFAULT_VARIANT)  # what analyze_video used
     report["video"]["path"] = name
     return Review(analysis, report, angle_chart(analysis).to_dict(), moments, report_json(report), frames_csv(analysis),
@@ -50,7 +49,3 @@ def review_upload(path: str | Path, exercise: str, params: dict | None, out: str
 def _caption(analysis: Analysis, t_s: float) -> str:
     codes = ", ".join(sorted({f.code for f in analysis.result.faults if abs(f.start_s - t_s) < 1e-6}))
     return f"{t_s:.1f} s: {codes}"
-
-
-def _png(rgb) -> bytes:
-    return cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))[1].tobytes()

@@ -9,6 +9,7 @@ cut-off to the speed of the movement: steady when still, quick when moving.
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import replace
 
 import numpy as np
@@ -18,34 +19,63 @@ from scipy.signal import butter, filtfilt
 from .kinematics import SMOOTHED_FIELDS, Kinematics
 
 CUTOFF_HZ = 3.0  # human exercise movement lives well below this; jitter lives above
+# The person lost for less than this (a plate or an arm hiding the body for a few frames; from the first frame
+# lost to the last) is a dropout the movement goes on through: the filters run across it, so the frames around
+# it are smoothed like any others. It is the checkers' REFUSAL_RESET_S: a dropout that does not end a rep does
+# not cut its signal either.
+GAP_BRIDGE_S = 0.5
 
 
-def _filter_runs(values: np.ndarray, fs: float, cutoff_hz: float) -> np.ndarray:
-    """Low-pass each finite run of `values` on its own (NaN gaps stay NaN).
+def _bridged(values: np.ndarray, t: np.ndarray, frame_s: float, bridge_s: float) -> np.ndarray:
+    """`values` with each NaN gap shorter than `bridge_s` between two finite samples filled in linearly. A gap
+    is timed as a refusal is, from its first missing frame to its last: the time between the samples either
+    side, less two frames."""
+    out = values.copy()
+    finite, index = np.isfinite(values), np.arange(len(values))
+    before = np.maximum.accumulate(np.where(finite, index, -1))  # the last finite sample at or before each
+    after = np.minimum.accumulate(np.where(finite, index, len(values))[::-1])[::-1]  # the first at or after
+    fill = ~finite & (before >= 0) & (after < len(values))
+    fill[fill] = t[after[fill]] - t[before[fill]] - 2 * frame_s < bridge_s - 1e-9
+    b, a = before[fill], after[fill]
+    out[fill] = values[b] + (t[fill] - t[b]) / (t[a] - t[b]) * (values[a] - values[b])
+    return out
+
+
+def _filter_runs(values: np.ndarray, t: np.ndarray, cutoff_hz: float, bridge_s: float = GAP_BRIDGE_S) -> np.ndarray:
+    """Low-pass each finite run of `values` on its own; short gaps are bridged for the filter, and every gap
+    stays NaN in the output (a frame nobody was seen in is not made up).
 
     A 5-sample median first removes single-frame landmark glitches (a hip that jumps for one frame),
-    which a linear filter would only spread out."""
+    which a linear filter would only spread out. Bridging matters as much: without it a dropout of one frame
+    every few frames leaves runs too short to filter, and their glitches reach the counter unsmoothed."""
     out = values.copy()
+    frame_s = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
+    fs = 1.0 / frame_s if frame_s > 0 else 0.0
     if fs <= 2 * cutoff_hz:
         return out
     b, a = butter(2, cutoff_hz / (fs / 2))
-    finite = np.isfinite(values)
+    filled = _bridged(values, t, frame_s, bridge_s)
+    finite = np.isfinite(filled)
     edges = np.flatnonzero(np.diff(np.concatenate(([0], finite.astype(np.int8), [0]))))
     for start, stop in zip(edges[::2], edges[1::2]):
         if stop - start > 3 * max(len(a), len(b)):
-            out[start:stop] = filtfilt(b, a, median_filter(values[start:stop], size=5, mode="nearest"))
+            out[start:stop] = filtfilt(b, a, median_filter(filled[start:stop], size=5, mode="nearest"))
+    out[~np.isfinite(values)] = np.nan
     return out
 
 
 def zero_phase(records: list[Kinematics], cutoff_hz: float = CUTOFF_HZ) -> list[Kinematics]:
-    """The same records with every angle low-passed forwards and backwards."""
+    """The same records with every angle low-passed forwards and backwards. A frame with nobody in it
+    measured nothing (its visibilities read 0): it is a gap to the filters and comes back as it was."""
     if len(records) < 4:
         return list(records)
     t = np.array([r.t_s for r in records])
-    fs = 1.0 / float(np.median(np.diff(t))) if len(t) > 1 else 0.0
-    columns = {name: _filter_runs(np.array([getattr(r, name) for r in records], float), fs, cutoff_hz)
+    seen = np.array([r.present for r in records])
+    columns = {name: _filter_runs(np.where(seen, np.array([getattr(r, name) for r in records], float), np.nan),
+                                  t, cutoff_hz)
                for name in SMOOTHED_FIELDS}
-    return [replace(r, **{name: float(columns[name][i]) for name in SMOOTHED_FIELDS}) for i, r in enumerate(records)]
+    return [replace(r, **{name: float(columns[name][i]) for name in SMOOTHED_FIELDS}) if r.present else r
+            for i, r in enumerate(records)]
 
 
 class OneEuro:
@@ -56,8 +86,9 @@ class OneEuro:
     busy server (a frame every 0.3–1 s) the approximation kept several per cent of the value before the gap:
     a foot put down a leg length still read 0.077 leg lengths up, above the balance checker's 0.05."""
 
-    def __init__(self, min_cutoff_hz: float = 1.0, beta: float = 0.05, d_cutoff_hz: float = 1.0):
-        self.min_cutoff, self.beta, self.d_cutoff = min_cutoff_hz, beta, d_cutoff_hz
+    def __init__(self, min_cutoff_hz: float = 1.0, beta: float = 0.05, d_cutoff_hz: float = 1.0,
+                 bridge_s: float = GAP_BRIDGE_S):
+        self.min_cutoff, self.beta, self.d_cutoff, self.bridge_s = min_cutoff_hz, beta, d_cutoff_hz, bridge_s
         self._x = self._dx = self._t = None
 
     @staticmethod
@@ -66,10 +97,12 @@ class OneEuro:
         return -math.expm1(-dt / tau)
 
     def __call__(self, x: float, t: float) -> float:
+        """The filtered value at `t`. A missing value (NaN) stays missing but leaves the filter as it was, so a
+        dropout of a frame or two does not let the next raw value through unsmoothed; a value more than
+        `bridge_s` after the last one starts the filter afresh."""
         if not math.isfinite(x):
-            self._x = self._dx = self._t = None  # a gap restarts the filter
             return x
-        if self._x is None or t <= self._t:
+        if self._x is None or t <= self._t or t - self._t > self.bridge_s:
             self._x, self._dx, self._t = x, 0.0, t
             return x
         dt = t - self._t
@@ -79,6 +112,30 @@ class OneEuro:
         self._x += self._alpha(cutoff, dt) * (x - self._x)
         self._t = t
         return self._x
+
+
+GLITCH_SPAN_S = 0.15  # three frames this close together came at camera rate (≥ 15 frames a second)
+
+
+class Deglitch:
+    """Live: the median of the last three samples, when they came at camera rate. A landmark glitch lasts a
+    frame (a knee that jumps 50° and back), and One-Euro, quick while the body moves, would pass most of it;
+    the median drops it for one frame's delay (≤ 70 ms). Sparser frames (a busy server) pass as they are:
+    a few frames a second, a frame that differs is movement, and a frame's delay would be a third of a second."""
+
+    def __init__(self, span_s: float = GLITCH_SPAN_S, bridge_s: float = GAP_BRIDGE_S):
+        self.span_s, self.bridge_s = span_s, bridge_s
+        self._recent: deque[tuple[float, float]] = deque(maxlen=3)
+
+    def __call__(self, x: float, t: float) -> float:
+        if not math.isfinite(x):
+            return x
+        if self._recent and not 0 < t - self._recent[-1][0] <= self.bridge_s:
+            self._recent.clear()
+        self._recent.append((t, x))
+        if len(self._recent) == 3 and t - self._recent[0][0] <= self.span_s:
+            return sorted(v for _, v in self._recent)[1]
+        return x
 
 
 BETA_PER_DEG = 0.05  # One-Euro's speed coefficient for angles: the cut-off rises 1 Hz per 20°/s of movement
@@ -95,10 +152,14 @@ def one_euro_beta(field: str) -> float:
 
 
 class LiveSmoother:
-    """One One-Euro filter per measured field, tuned to its unit, applied record by record."""
+    """Per measured field, a glitch's frame dropped and a One-Euro filter tuned to its unit, record by record."""
 
     def __init__(self):
+        self._deglitch = {name: Deglitch() for name in SMOOTHED_FIELDS}
         self._filters = {name: OneEuro(beta=one_euro_beta(name)) for name in SMOOTHED_FIELDS}
 
     def __call__(self, record: Kinematics) -> Kinematics:
-        return replace(record, **{n: f(getattr(record, n), record.t_s) for n, f in self._filters.items()})
+        if not record.present:
+            return record  # nothing measured: the filters wait for the person (see OneEuro on gaps)
+        t = record.t_s
+        return replace(record, **{n: f(self._deglitch[n](getattr(record, n), t), t) for n, f in self._filters.items()})

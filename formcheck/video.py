@@ -5,6 +5,7 @@ Every failure a user can cause (wrong path, not a video, truncated file...) beco
 
 from __future__ import annotations
 
+import math
 import os
 import queue
 import tempfile
@@ -42,9 +43,9 @@ class VideoInfo:
 class Frame:
     """One decoded frame, upright, stamped with its real presentation time (phones record variable frame rate)."""
 
-    index: int  # 0-based among the frames yielded
+    index: int  # 0-based among the frames read
     t_s: float  # seconds from the start of the stream, from the PTS
-    rgb: np.ndarray  # H x W x 3 uint8, C-contiguous
+    rgb: np.ndarray | None  # H x W x 3 uint8, C-contiguous; None between the steps of read_frames' fps
 
 
 def is_image_path(path: str | os.PathLike) -> bool:
@@ -68,7 +69,8 @@ def _open(path: str | os.PathLike) -> tuple[av.container.InputContainer, av.vide
     try:
         container = av.open(str(p))
     except _AV_ERRORS as exc:
-        raise VideoError(f"Cannot read video '{p}': not a readable video (wrong format, corrupt or no permission); export it again as .mp4.") from exc
+        raise VideoError(f"Cannot read video '{p}': not a readable video (wrong format, corrupt or no permission); "
+                         "export it again as .mp4.") from exc
     if not container.streams.video:
         container.close()
         raise VideoError(f"Cannot read video '{p}': it has no video stream (audio only?); choose a video file.")
@@ -124,14 +126,20 @@ def probe(path: str | os.PathLike) -> VideoInfo:
     return VideoInfo(str(p), width, height, fps, duration_s, frames, rotation)
 
 
+STEP_TOLERANCE_S = 0.001  # a frame this close before its step counts as on it (time stamps are rounded)
+
+
 def read_frames(path: str | os.PathLike, max_side: int | None = None, start_s: float | None = None,
-                stop_s: float | None = None) -> Iterator[Frame]:
+                stop_s: float | None = None, fps: float | None = None) -> Iterator[Frame]:
     """Stream upright RGB frames with PTS times, never holding the whole clip.
 
     Frames without a PTS or not later than the previous one are dropped, so t_s is strictly increasing.
     With max_side, frames whose larger side exceeds it are shrunk keeping the aspect ratio.
     With start_s/stop_s, only frames with start_s <= t_s < stop_s (seeking to the keyframe before start_s);
     such a part of a clip may be empty (a truncated file), the whole clip may not.
+    With fps, a steady rate: the first frame in each step of 1/fps s from the stream's start (every frame of a
+    slower source) comes as a picture, the same frames whichever start_s (bar the first, if it falls mid-step);
+    the others are decoded (the codec needs them) but never converted, and come with `rgb` None.
     """
     container, stream, p = _open(path)
     with container:
@@ -145,6 +153,7 @@ def read_frames(path: str | os.PathLike, max_side: int | None = None, start_s: f
         rotation = None
         last_pts = None
         index = 0
+        last_step = None  # with fps: the step (of 1/fps s, from the stream's start) of the last frame converted
         for frame in _decoded(container, stream):
             if frame.pts is None or (last_pts is not None and frame.pts <= last_pts):
                 continue
@@ -154,6 +163,13 @@ def read_frames(path: str | os.PathLike, max_side: int | None = None, start_s: f
                 continue
             if stop_s is not None and t_s >= stop_s:
                 break
+            if fps:
+                step = math.floor((t_s + STEP_TOLERANCE_S) * fps)
+                if step == last_step:
+                    yield Frame(index, t_s, None)
+                    index += 1
+                    continue
+                last_step = step
             if rotation is None:
                 rotation = _rotation_cw(frame, stream)
             rgb = frame.to_ndarray(format="rgb24")
@@ -234,7 +250,8 @@ class VideoWriter:
             os.close(fd)
             os.chmod(tmp, 0o644)  # mkstemp makes it private; the output is an ordinary file
         except OSError as exc:
-            raise VideoError(f"Cannot write video '{self.path}' ({exc.strerror}): check the folder exists and is writable.") from exc
+            raise VideoError(f"Cannot write video '{self.path}' ({exc.strerror}): "
+                             "check the folder exists and is writable.") from exc
         self._tmp = Path(tmp)
         self._container = None
         try:
@@ -289,3 +306,19 @@ class VideoWriter:
             self._container.close()
         except _AV_ERRORS:
             pass  # the caller's exception is the one that matters; the temp file is deleted anyway
+
+
+def write_y4m(src: str | os.PathLike, out: str | os.PathLike, width: int = 640, fps: int = 24) -> Path:
+    """A clip as raw .y4m, `width` wide: what Chromium plays as a fake camera (tests, benchmarks, screenshots)."""
+    import cv2
+
+    first = next(read_frames(src))
+    height = int(round(first.rgb.shape[0] * width / first.rgb.shape[1] / 2) * 2)
+    with av.open(str(out), "w", format="yuv4mpegpipe") as container:
+        stream = container.add_stream("rawvideo", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for frame in read_frames(src):
+            image = cv2.resize(frame.rgb, (width, height), interpolation=cv2.INTER_AREA)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+    return Path(out)

@@ -256,3 +256,12 @@ def hold_up_under_load() -> None:
     draining_jitter_buffer()
     patient_consent_checks()
 
+
+def rtc_configuration() -> dict:
+    """The ICE servers the live page's peer connections use: FORMCHECK_ICE_SERVERS (a JSON list, e.g. a TURN
+    server for patients on other networks), or none at all (one machine or a LAN). Never `{}`, which would turn
+    streamlit-webrtc's public STUN defaults back on."""
+    import json
+
+    servers = os.environ.get("FORMCHECK_ICE_SERVERS")
+    return {"iceServers": json.loads(servers) if servers else []}

@@ -24,12 +24,17 @@ def clip(name: str) -> Path:
 
 
 def lying(t: float, hip_flexion: float, knee: float = 170.0, **extra) -> Kinematics:
-    """A side-on, lying, fully visible frame with both legs at the given hip flexion."""
+    """A side-on, lying, fully visible frame with both legs at the given hip flexion. Each foot's lift off the
+    floor follows from its leg's hip flexion and knee angle (thigh and shin of equal length), unless given."""
     fields = dict(t_s=t, present=True, people=1, knee_left_deg=knee, knee_right_deg=knee,
                   hip_left_deg=180 - hip_flexion, hip_right_deg=180 - hip_flexion, vis_leg_left=0.9,
                   vis_leg_right=0.9, trunk_incline_deg=88.0, shoulder_spread=0.1, body_in_frame=True,
                   body_visible=True, torso_px=200.0, hip_mid_x=300.0, hip_mid_y=300.0)
     fields.update(extra)
+    for side in ("left", "right"):
+        flexion, bend = math.radians(180 - fields[f"hip_{side}_deg"]), math.radians(180 - fields[f"knee_{side}_deg"])
+        height = (math.sin(flexion) + math.sin(flexion - bend)) / 2
+        fields.setdefault(f"leg_lift_{side}_deg", math.degrees(math.asin(max(-1.0, min(1.0, height)))))
     return Kinematics(**fields)
 
 
@@ -111,10 +116,12 @@ STAMP_JS = """
   const cam = document.createElement('video');
   cam.muted = true; cam.srcObject = await navigator.mediaDevices.getUserMedia({video: {width: 640, height: 480}});
   await cam.play();
-  const canvas = new OffscreenCanvas(bits * block, block); const ctx = canvas.getContext('2d', {willReadFrequently: true});
+  const canvas = new OffscreenCanvas(bits * block, block);
+  const ctx = canvas.getContext('2d', {willReadFrequently: true});
   const read = (video) => {  // only the stamp is drawn: the probe must not take the CPU it measures
     const k = video.videoWidth / 640;
-    ctx.drawImage(video, video.videoWidth - bits * block * k, 0, bits * block * k, block * k, 0, 0, bits * block, block);
+    ctx.drawImage(video, video.videoWidth - bits * block * k, 0, bits * block * k, block * k,
+                  0, 0, bits * block, block);
     const px = ctx.getImageData(0, 0, bits * block, block).data;
     let v = 0;
     for (let i = 0; i < bits; i++) { const x = i * block + block / 2, y = block / 2;
@@ -146,28 +153,11 @@ def letterboxed(rgb, name: str = "the clip"):
     return canvas
 
 
-def as_y4m(src, out, width=640):
-    """A clip as the raw .y4m Chromium can play as its fake camera (made in tmp, never committed)."""
-    import av
-    import cv2
-
-    from formcheck.video import read_frames
-
-    first = next(read_frames(src))
-    height = int(round(first.rgb.shape[0] * width / first.rgb.shape[1] / 2) * 2)
-    with av.open(str(out), "w", format="yuv4mpegpipe") as container:
-        stream = container.add_stream("rawvideo", rate=24)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for frame in read_frames(src):
-            image = cv2.resize(frame.rgb, (width, height), interpolation=cv2.INTER_AREA)
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-        container.mux(stream.encode())
-    return out
-
-
 @pytest.fixture(scope="module")
 def camera(tmp_path_factory):
-    return as_y4m(clip("legraise_supine_dk2.mp4"), tmp_path_factory.mktemp("cam") / "dk2.y4m")
+    from formcheck.video import write_y4m
+
+    return write_y4m(clip("legraise_supine_dk2.mp4"), tmp_path_factory.mktemp("cam") / "dk2.y4m")
 
 
 @pytest.fixture()

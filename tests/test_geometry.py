@@ -15,7 +15,8 @@ def test_angle_of_straight_right_and_folded_joints():
     assert angle_deg(a, b, np.array([2.0, 0.0])) == pytest.approx(180.0)
     assert angle_deg(a, b, np.array([1.0, 1.0])) == pytest.approx(90.0)
     assert angle_deg(a, b, np.array([0.0, 0.0001])) == pytest.approx(0.0, abs=0.01)
-    assert angle_deg(np.array([0.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]), np.array([1.0, 1.0, 0.0])) == pytest.approx(90.0)
+    assert angle_deg(np.array([0.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]),
+                     np.array([1.0, 1.0, 0.0])) == pytest.approx(90.0)
 
 
 def test_angle_with_a_zero_length_segment_is_nan():
@@ -96,7 +97,7 @@ def test_nobody_gives_an_empty_record():
 
 def test_hidden_foot_gives_no_lift_reading():
     pose = standing_pose(lift_left=0.3)
-    pose.image[R_ANKLE, 3] = 0.1
+    pose.image[[R_ANKLE, R_HEEL, R_FOOT], 3] = 0.1
     assert math.isnan(measure(pose, 1000, 1000).ankle_lift_left)
 
 

@@ -9,8 +9,8 @@ import pytest
 from conftest import VIDEOS, clip, standing
 from formcheck.analyze import analyze_video
 from formcheck.exercises import make_checker
-from formcheck.pose import (L_FOOT, L_HEEL, L_HIP, L_SHOULDER, N_LANDMARKS, NOSE, R_FOOT, R_HEEL, R_HIP, R_SHOULDER,
-                            Pose)
+from formcheck.pose import (L_EAR, L_FOOT, L_HEEL, L_HIP, L_SHOULDER, L_WRIST, N_LANDMARKS, NOSE, R_EAR, R_FOOT,
+                            R_HEEL, R_HIP, R_SHOULDER, Pose)
 from formcheck.kinematics import facing_sign
 from formcheck.silhouette import back_outline
 
@@ -60,6 +60,47 @@ def test_no_mask_or_chord_off_the_body_gives_no_outline():
     pose = bent_over()
     assert back_outline(pose, None) is None
     assert back_outline(pose, np.zeros((H, W), np.float32)) is None
+
+
+def with_head(ear_xy: tuple[int, int], arm_xy: tuple[int, int] | None = None) -> Pose:
+    """`bent_over()` with shoulders that reach past their joint, a neck and a head around the ear at `ear_xy`;
+    optionally a forearm lying along the back (a hand on the lower back) with its wrist at `arm_xy`."""
+    pose = bent_over()
+    mask, img = pose.mask.copy(), pose.image.copy()
+    mask[110:170, 300:315] = 1.0
+    yy, xx = np.mgrid[0:H, 0:W]
+    mask[(xx - ear_xy[0]) ** 2 + (yy - ear_xy[1]) ** 2 <= 22 ** 2] = 1.0  # the head
+    for f in np.linspace(0, 1, 30):  # the neck, from the top of the shoulders to the head
+        cx, cy = 305 + f * (ear_xy[0] - 305), 130 + f * (ear_xy[1] - 130)
+        mask[(xx - cx) ** 2 + (yy - cy) ** 2 <= 14 ** 2] = 1.0
+    for i in (L_EAR, R_EAR):
+        img[i, :2] = (ear_xy[0] / W, ear_xy[1] / H)
+    img[NOSE, :2] = ((ear_xy[0] + 12) / W, (ear_xy[1] + 6) / H)
+    if arm_xy is not None:
+        mask[arm_xy[1] - 8:110, arm_xy[0] - 50:arm_xy[0] + 50] = 1.0  # the forearm across the back
+        img[L_WRIST, :2] = (arm_xy[0] / W, arm_xy[1] / H)
+    return Pose(0.0, img, pose.world, 1, mask=mask)
+
+
+def outline_of(pose: Pose):
+    return back_outline(pose, pose.mask)
+
+
+def test_head_in_line_with_a_flat_back_is_not_curled_a_hanging_head_is():
+    in_line = outline_of(with_head((345, 140)))
+    hanging = outline_of(with_head((318, 200)))
+    # the ear ahead of the back's top by its neck: ~34° below the back's line; hanging beneath it, ~80°
+    assert in_line.head_curl_deg == pytest.approx(np.degrees(np.arctan2(30, 45)), abs=5)
+    assert hanging.head_curl_deg == pytest.approx(np.degrees(np.arctan2(90, 18)), abs=5)
+    spec = make_checker("hamstring_stretch_standing").p
+    assert in_line.head_curl_deg < spec["head_curl_max_deg"] <= hanging.head_curl_deg
+    assert in_line.deviation == pytest.approx(hanging.deviation, abs=0.01)  # the trunk's bow is the same
+
+
+def test_an_arm_along_the_back_hides_the_back():
+    """A hand on the lower back puts the forearm on the outline: the outline then is the arm's, not measured."""
+    assert outline_of(with_head((345, 140), arm_xy=(170, 104))) is None
+    assert outline_of(with_head((345, 140))) is not None
 
 
 def hinge_frames(bow_at_depth: float, knee_at_depth: float = 140.0, reps: int = 2, fps: float = 30.0):

@@ -121,11 +121,26 @@ def test_cli_writes_report_csv_and_browser_playable_video(tmp_path):
         assert set(fault) >= {"code", "start_s", "end_s", "message", "rep"}
     assert any(f["message"] == "Keep your knee straight" for f in report["faults"])
     rows = (tmp_path / "f.csv").read_text().splitlines()
-    assert len(rows) == 208 and rows[0].startswith("t_s,present")
+    assert len(rows) == report["video"]["analysed_frames"] + 1 == 208 and rows[0].startswith("t_s,present")
     with av.open(str(tmp_path / "a.mp4")) as container:
         stream = container.streams.video[0]
         assert stream.codec_context.name == "h264" and stream.codec_context.pix_fmt == "yuv420p"
         assert sum(1 for _ in container.decode(stream)) == 207
+
+
+def test_cli_at_a_steady_rate_tracks_fewer_frames_and_still_draws_every_one(tmp_path):
+    """`--fps 15` on dk2 (24 fps, 207 frames): 129 frames tracked (15 a second), the same 3 reps and the bent
+    knee, one CSV row per tracked frame, and the annotated video still has all 207 frames."""
+    out = tmp_path / "r.json"
+    run = formcheck("analyze", clip("legraise_supine_dk2.mp4"), "--exercise", "straight_leg_raise", "--fps", "15",
+                    "--json", out, "--csv", tmp_path / "f.csv", "--annotated", tmp_path / "a.mp4", "-q")
+    assert run.returncode == 0, run.stderr
+    report = json.loads(out.read_text())
+    assert report["video"]["frames"] == 207 and report["video"]["analysed_frames"] == 129
+    assert report["summary"]["rep_count"] == 3 and "knee_bent" in report["reps"][-1]["faults"]
+    assert len((tmp_path / "f.csv").read_text().splitlines()) == 129 + 1
+    with av.open(str(tmp_path / "a.mp4")) as container:
+        assert sum(1 for _ in container.decode(container.streams.video[0])) == 207
 
 
 @pytest.mark.parametrize("content,name", [(b"", "empty.mp4"), (b"hello, not a video\n" * 50, "text.mp4"),

@@ -83,8 +83,8 @@ def out_and_back(src, dst, pause_at_s):
 
 
 def test_leg_raiser_out_of_view_between_reps_counts_only_the_reps_in_view(tmp_path):
-    """dk1 (3 clean reps, labelled tops 2.0/6.0/9.2 s) with the camera panned off him for 4 s at the low
-    between reps 1 and 2 (4.42 s): the time out of view is refused, rep 1 is counted before it, reps 2 and 3
+    """dk1 (3 double-leg raises, straight knees, labelled tops 2.0/6.0/9.2 s) with the camera panned off him for 4 s
+    at the low between reps 1 and 2 (4.42 s): the time out of view is refused, rep 1 is counted before it, reps 2 and 3
     after it at their own times (+4 s), and no rep spans the absence."""
     label = labels("legraise_supine_dk1.mp4")
     video = tmp_path / "dk1_out_and_back.mp4"
@@ -93,7 +93,8 @@ def test_leg_raiser_out_of_view_between_reps_counts_only_the_reps_in_view(tmp_pa
     analysis, info = analyze_video(video, "straight_leg_raise")
     report = build_report(analysis, info, "full")
     assert REPORT_KEYS <= set(report)
-    assert report["video"]["frames"] == len(analysis.states) == 305 + round(gap * 24)
+    assert report["video"]["frames"] == 305 + round(gap * 24)  # every frame of the file ...
+    assert report["video"]["analysed_frames"] == len(analysis.states)  # ... those analysed at the steady rate
 
     # The absence is refused: nobody (or not the whole body) while the picture is panned away.
     assert {e["reason"] for e in report["refused"]} <= {"no_person", "not_full_body"}, report["refused"]
@@ -114,7 +115,10 @@ def test_leg_raiser_out_of_view_between_reps_counts_only_the_reps_in_view(tmp_pa
         for start, end in refused:
             if end - start > 0.5:
                 assert overlap(rep["start_s"], rep["end_s"], start, end) <= 0.05, (rep, start, end)
-    assert report["faults"] == []  # dk1's reps are clean: being away adds no fault
+    # dk1's raises are double-leg raises with straight knees: each rep's one fault is both_legs, and being away
+    # adds none
+    assert {f["code"] for f in report["faults"]} == {"both_legs"}
+    assert [f["rep"] for f in report["faults"]] == [1, 2, 3]
     assert report["summary"]["scored_s"] < info.duration_s - (away1 - away0)
 
 
@@ -198,9 +202,10 @@ MAIN_CROP = (slice(None), slice(60, 1100))  # dk2's room around him (1156×720 �
 SECOND_CROP = (slice(90, 310), slice(120, 560))  # the woman lying on her mat in the supine hamstring stretch
 
 
-def two_people(dst, second_scale):
+def two_people(dst, second_scale, second=True):
     """dk2 doing his 3 raises, and below him on the floor a second real person (the supine hamstring stretch clip,
-    in step with it) scaled by `second_scale`, both side-on and lying along the picture. 640 px wide."""
+    in step with it) scaled by `second_scale`, both side-on and lying along the picture. 640 px wide. Without
+    `second`, the same picture with the floor strip empty: dk2 alone at the same crop and scale."""
     main = clip("legraise_supine_dk2.mp4")
     second = follow(clip("supine_hamstring_handsleg_mewfit.mp4"), *SECOND_CROP)
     crop_w = MAIN_CROP[1].stop - MAIN_CROP[1].start
@@ -212,15 +217,20 @@ def two_people(dst, second_scale):
             other = cv2.resize(other, (min(WIDTH, round(other.shape[1] * second_scale)), floor_h),
                                interpolation=cv2.INTER_AREA)
             floor = np.full((floor_h, WIDTH, 3), 245, np.uint8)  # her studio's white
-            floor[:, :other.shape[1]] = other
+            if second:
+                floor[:, :other.shape[1]] = other
             writer.write(np.vstack([fitted(frame.rgb[MAIN_CROP]), floor]), frame.t_s)
     return main_h  # dk2's part is the rows above this
 
 
 @pytest.fixture(scope="module")
-def dk2_alone():
-    """dk2 analysed as it is: 3 reps (tops 1.7/4.25/6.9 s), the third clearly bent (knee_bent)."""
-    analysis, _ = analyze_video(clip("legraise_supine_dk2.mp4"), "straight_leg_raise")
+def dk2_alone(tmp_path_factory):
+    """dk2 alone in the picture the smaller second person is added to (same crop, scale and empty floor strip, so
+    that a difference is the second person's, not the rescaling's): 3 reps (tops 1.7/4.25/6.9 s), a double raise
+    (both_legs), the third rep clearly bent (knee_bent)."""
+    video = tmp_path_factory.mktemp("alone") / "dk2_alone.mp4"
+    two_people(video, 0.7, second=False)
+    analysis, _ = analyze_video(video, "straight_leg_raise")
     return analysis
 
 
@@ -256,7 +266,7 @@ def test_smaller_second_person_is_ignored_and_the_main_one_judged(tmp_path, dk2_
             assert two["faults"] == one.faults
     assert alone.reps[-1].metrics["min_knee_angle_deg"] < threshold - margin  # the clearly bent rep (~120°) ...
     assert "knee_bent" in report["reps"][-1]["faults"]  # ... is faulted with two people in the picture too
-    assert {f["code"] for f in report["faults"]} == {f.code for f in alone.faults} == {"knee_bent"}
+    assert {f["code"] for f in report["faults"]} == {f.code for f in alone.faults} == {"both_legs", "knee_bent"}
     assert report["side"] == alone.side == "both" and report["view"] == "side"
 
 

@@ -9,9 +9,10 @@ import sys
 import pytest
 
 from conftest import REPO, clip
-from test_browser import idle, live_until_reps, start_server
+from test_browser import answer_screen, idle, live_until_reps, start_server
 
 pytestmark = pytest.mark.integration
+PATIENT_OWN = "my-own-knee-password-4"  # the password the patient chooses at first sign-in
 
 
 @pytest.fixture()
@@ -26,20 +27,41 @@ def clinic_server(tmp_path):
     proc.wait(timeout=20)
 
 
-def sign_in(page, url, username, password):
+def sign_in(page, url, username, password, new_password=None):
+    """Sign in on a fresh page. A first (or reset) password, chosen by someone else, must be replaced before
+    anything else shows: `new_password` is chosen on the page that asks for it."""
+    submit_sign_in(page, url, username, password)
+    page.wait_for_selector(f"text=Signed in as {username}", timeout=30_000)
+    if new_password is not None:
+        choose_password(page, password, new_password)
+
+
+def submit_sign_in(page, url, username, password):
+    """The sidebar's sign-in form filled and sent on a fresh load of the page."""
     page.goto(url)
     idle(page)
     page.get_by_label("Username").fill(username)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     idle(page)
+
+
+def reopen(page, url, username):
+    """The page opened again in the same browser: still signed in (the sign-in's cookie), no password asked."""
+    page.goto(url)
+    idle(page)
     page.wait_for_selector(f"text=Signed in as {username}", timeout=30_000)
 
 
-def answer_screen(page):
-    for group in (0, 1):
-        page.get_by_role("radiogroup").nth(group).get_by_text("No", exact=True).click()
-        idle(page)
+def choose_password(page, old, new):
+    """The page that asks for one's own password: the current one, the new one twice."""
+    page.wait_for_selector("text=Choose your own password", timeout=30_000)
+    fields = page.get_by_test_id("stMain").locator('input[type="password"]')
+    for i, value in enumerate((old, new, new)):
+        fields.nth(i).fill(value)
+    page.get_by_test_id("stMain").get_by_role("button", name="Change password").click()
+    idle(page)
+    page.wait_for_selector("text=Choose your own password", state="detached", timeout=30_000)
 
 
 def test_remote_loop(browser, clinic_server):
@@ -48,7 +70,7 @@ def test_remote_loop(browser, clinic_server):
     therapist.get_by_text("Add a patient").click()
     therapist.get_by_label("Patient's username").fill("pat")
     therapist.get_by_label("Name", exact=True).fill("Pat Doe")
-    therapist.get_by_role("textbox", name="First password (give it to the patient)").fill("patient-pass")
+    therapist.get_by_role("textbox", name="First password (give it to the patient)").fill("bend-the-other-knee-9")
     therapist.get_by_role("button", name="Add patient").click()
     idle(therapist)
     therapist.get_by_text("Prescribe an exercise").click()
@@ -58,7 +80,7 @@ def test_remote_loop(browser, clinic_server):
     therapist.wait_for_selector("text=Prescribed: Straight-leg raise, 3 sets × 10 reps", timeout=30_000)
 
     patient = browser.new_page(viewport={"width": 1280, "height": 1000})
-    sign_in(patient, clinic_server, "pat", "patient-pass")
+    sign_in(patient, clinic_server, "pat", "bend-the-other-knee-9", new_password=PATIENT_OWN)
     answer_screen(patient)
     chosen = patient.locator('[data-testid="stSelectbox"]').first
     chosen.wait_for(timeout=30_000)
@@ -81,7 +103,7 @@ def test_remote_loop(browser, clinic_server):
     patient.get_by_role("button", name="Save session").click()
     patient.wait_for_selector("text=Your therapist can see it now", timeout=30_000)
 
-    sign_in(therapist, clinic_server, "drt", "therapist-pass")  # a fresh page: sign in again
+    reopen(therapist, clinic_server, "drt")
     therapist.wait_for_selector("text=straight_leg_raise 2/7", timeout=30_000)  # adherence this week
     therapist.wait_for_selector("text=Trends", timeout=30_000)
     assert therapist.locator('[data-testid="stException"]').count() == 0
@@ -97,10 +119,18 @@ def test_remote_loop(browser, clinic_server):
     assert therapist.get_by_text("knee_bent").count() >= 1
     for label in ("Session (JSON)", "Landmarks (CSV)", "Printable report (HTML)", "Export this patient (JSON)"):
         assert therapist.get_by_role("button", name=label).count() == 1
-    therapist.get_by_label("Note to the patient").fill("Well done. Keep the knees straighter on the way down.")
+    therapist.get_by_label("Note to the patient").fill("Well done. Keep the knees straighter on the way down. "
+                                                      "[more](http://example.org/x) ![pic](http://example.org/p.png)")
     therapist.get_by_role("button", name="Send note").click()
     therapist.wait_for_selector("text=Sent: the patient sees it on their page", timeout=30_000)
 
-    sign_in(patient, clinic_server, "pat", "patient-pass")
+    reopen(patient, clinic_server, "pat")
     answer_screen(patient)
     patient.wait_for_selector("text=Keep the knees straighter on the way down", timeout=30_000)
+    # shown as plain text, with its author: Markdown in a stored note makes no link and loads no image
+    assert patient.get_by_text("[more](http://example.org/x)", exact=False).count() == 1
+    assert patient.locator('a[href^="http://example.org"], img[src^="http://example.org"]').count() == 0
+    assert patient.get_by_text("Note from Dr T (therapist)", exact=False).count() >= 1
+    # and the patient sees who has read their data (the access log): the therapist, opening the session
+    patient.get_by_text("Who has seen my data", exact=False).click()
+    patient.locator('[data-testid="stTable"]').get_by_text("Dr T (therapist)").first.wait_for(timeout=30_000)

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import FIXTURES, VIDEOS, standing
+from formcheck.kinematics import Kinematics
 from formcheck.exercises import make_checker
 from formcheck.pose import PoseSeries
 from formcheck.session import Session, analyze_series
@@ -134,3 +135,69 @@ def test_a_hold_ends_at_the_last_frame_before_a_gap_nobody_watched():
     result, _ = run([standing(float(t), 0.0 if t < 1.0 else 0.5) for t in times])
     assert [(h.start_s, h.end_s) for h in result.holds] == [(1.0, 3.0), (4.75, 7.75)]
     assert "touch_down" not in {f.code for f in result.faults}  # not seen, so not claimed
+
+
+# --- side-on: MediaPipe's leg labels swap; one stance stays one stance, on one leg -------------------------
+
+STANDING_FOOT, FREE_FOOT = (320.0, 600.0), (420.0, 500.0)  # the free foot held behind and up
+
+
+def side_on(t: float, up: bool = True, swapped: bool = False, free: str = "left") -> Kinematics:
+    """A side-on frame standing on one leg (or both feet down); `swapped`: MediaPipe has the legs' names
+    the wrong way round, so the other foot reads as the lifted one and the feet's positions trade places."""
+    left_free = (free == "left") != swapped
+    lift = (0.4 if left_free else -0.4) if up else 0.0
+    (lx, ly), (rx, ry) = (FREE_FOOT, STANDING_FOOT) if left_free else (STANDING_FOOT, FREE_FOOT)
+    if not up:
+        (lx, ly), (rx, ry) = (280.0, 600.0), STANDING_FOOT
+    return standing(t, lift, shoulder_spread=0.1, ankle_left_x=lx, ankle_left_y=ly, ankle_right_x=rx,
+                    ankle_right_y=ry)
+
+
+SWAPS = [(2.0, 2.3), (4.0, 4.5), (6.0, 6.2)]
+
+
+@pytest.mark.parametrize("smoothed", [False, True])
+def test_legs_named_the_wrong_way_round_for_moments_do_not_break_the_stance(smoothed):
+    """Bursts of swapped labels (0.2–0.5 s) in a 1–9 s stance on the right leg: one hold, on the right leg,
+    and the standing foot (the lower one) never seen to hop, though its label moved to the free foot."""
+    records = [side_on(float(t), up=1.0 <= t < 9.0, swapped=any(a <= t < b for a, b in SWAPS))
+               for t in np.arange(0, 10, 1 / FPS)]
+    result, _ = run(zero_phase(records) if smoothed else records)
+    assert [h.side for h in result.holds] == ["right"]
+    assert result.holds[0].start_s == pytest.approx(1.0, abs=0.1)
+    assert result.holds[0].end_s == pytest.approx(9.0, abs=0.1)
+    assert "hopping" not in {f.code for f in result.faults}
+
+
+def test_the_hold_is_on_the_leg_stood_on_most():
+    """Labels swapped for most of the first second: the hold still goes to the leg of the other six."""
+    records = [side_on(float(t), up=1.0 <= t < 8.0, swapped=1.0 <= t < 1.9) for t in np.arange(0, 9, 1 / FPS)]
+    result, _ = run(records)
+    assert [h.side for h in result.holds] == ["right"]
+
+
+def test_changing_legs_through_both_feet_down_is_two_holds_one_per_leg():
+    records = [side_on(float(t), up=not 4.0 <= t < 4.6, free="left" if t < 4.0 else "right")
+               for t in np.arange(0, 9, 1 / FPS)]
+    result, _ = run(records)
+    assert [h.side for h in result.holds] == ["right", "left"]
+    assert result.holds[0].end_s == pytest.approx(4.0, abs=0.05)
+    assert result.holds[1].start_s == pytest.approx(4.6, abs=0.05)
+
+
+def test_no_touch_down_is_reported_for_a_lift_too_short_to_be_a_hold():
+    result, _ = run(stance(1.0, 1.3))
+    assert result.holds == [] and result.faults == []
+
+
+def test_recorded_side_on_supported_stance_stays_one_stance_on_one_leg():
+    """kneeflex_standing_kan10 6.0–11.5 s (side-on, a hand on the rail, standing on the far, right leg): the free
+    foot hovers a few centimetres off the floor behind the standing one, then curls up; it never touches
+    down (by eye, frame by frame). One hold from first frame to last, on the right leg, offline and live."""
+    series = PoseSeries.load(FIXTURES / "kneeflex_standing_kan10.full.npz")
+    for live in (False, True):
+        holds = analyze_series(series, "single_leg_balance", live=live).result.holds
+        assert [h.side for h in holds] == ["right"]
+        assert holds[0].start_s == pytest.approx(series.t_s[0], abs=0.1)
+        assert holds[0].end_s == pytest.approx(series.t_s[-1], abs=0.1)

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from conftest import FIXTURES, leg_raise_flexion, lying
 from formcheck.exercises import make_checker
-from formcheck.exercises.base import CycleCounter
+from formcheck.exercises.machines import CycleCounter
 from formcheck.pose import PoseSeries
 from formcheck.session import analyze_series
 from formcheck.smoothing import LiveSmoother, zero_phase
@@ -21,13 +21,17 @@ def run(records, params=None):
     return checker.finish(), states
 
 
-def cycles(n_periods: float, period=3.0, knee=170.0, top=80.0, rest=5.0, lead_s=1.0):
+BENT_FOOT_FLAT = dict(hip_right_deg=135.0, knee_right_deg=90.0)  # the other leg: knee up, foot on the floor
+
+
+def cycles(n_periods: float, period=3.0, knee=170.0, top=80.0, rest=5.0, lead_s=1.0, both=False):
+    """The seed's raise: the left leg lifts, the right knee is bent with its foot flat (both=True: a double raise)."""
     times = np.arange(0, lead_s + n_periods * period + 1.0, 1 / FPS)
     out = []
     for t in times:
         phase = max(0.0, t - lead_s)
         flex = leg_raise_flexion(phase, period, top, rest) if t - lead_s <= n_periods * period else rest
-        out.append(lying(float(t), flex, knee))
+        out.append(lying(float(t), flex, knee) if both else lying(float(t), flex, knee, **BENT_FOOT_FLAT))
     return out
 
 
@@ -39,8 +43,33 @@ def test_counts_completed_cycles_only():
     for rep in result.reps:
         assert rep.start_s < rep.peak_s < rep.end_s
         assert rep.metrics["peak_hip_flexion_deg"] == pytest.approx(80.0, abs=1.0)
-        assert rep.side == "both"
-    assert result.faults == []
+        assert rep.side == "left"
+    assert result.faults == [] and result.side == "left"
+
+
+def test_the_other_knee_bent_high_never_masks_the_raise():
+    """The other leg's hip flexion (its knee up at 45–70°) is as high as a raise's top: the rise is read at the foot."""
+    result, _ = run(cycles(2, top=45.0, rest=0.0))
+    assert len(result.reps) == 2 and result.side == "left" and result.faults == []
+    high_knee = [lying(r.t_s, 0, hip_left_deg=r.hip_left_deg, hip_right_deg=110.0, knee_right_deg=60.0)
+                 for r in cycles(2, top=45.0, rest=0.0)]
+    assert len(run(high_knee)[0].reps) == 2
+
+
+def test_a_double_leg_raise_counts_with_both_legs():
+    result, states = run(cycles(3, both=True))
+    assert len(result.reps) == 3 and all(r.side == "both" for r in result.reps)
+    assert [f.code for f in result.faults] == ["both_legs"] * 3
+    assert all(r.faults == ["both_legs"] for r in result.reps)
+    assert any(s.cue == "Lift one leg only; keep the other knee bent" for s in states)
+
+
+def test_knee_bent_is_judged_on_the_working_leg_only():
+    """The other knee bent at 90° is the seed's position, not a fault; the working knee bent is."""
+    result, _ = run(cycles(2, knee=170.0))
+    assert "knee_bent" not in {f.code for f in result.faults}
+    result, _ = run(cycles(2, knee=110.0))
+    assert {f.code for f in result.faults} == {"knee_bent"}
 
 
 def test_cycle_cut_off_by_the_end_is_not_a_rep():
@@ -50,9 +79,9 @@ def test_cycle_cut_off_by_the_end_is_not_a_rep():
 
 
 def test_single_leg_raise_reports_the_lifted_side():
-    records = [lying(r.t_s, 0, hip_left_deg=r.hip_left_deg) for r in cycles(2)]  # right leg stays down
+    records = [lying(r.t_s, 0, hip_right_deg=r.hip_left_deg) for r in cycles(2)]  # the right leg lifts, left stays down
     result, _ = run(records)
-    assert len(result.reps) == 2 and {r.side for r in result.reps} == {"left"} and result.side == "left"
+    assert len(result.reps) == 2 and {r.side for r in result.reps} == {"right"} and result.side == "right"
 
 
 def test_knee_bent_fires_below_threshold_and_names_the_rep():
@@ -189,3 +218,28 @@ def test_a_rep_whose_top_went_unseen_is_not_counted():
     records = [r for r in cycles(3) if not 4.7 <= r.t_s <= 6.0]  # rep 2 peaks at 5.5 s: 1.3 s unseen
     result, _ = run(records)
     assert len(result.reps) == 2 and result.reps[1].peak_s > 6.0
+
+
+def test_recorded_single_leg_raise_as_the_seed_says():
+    """slr_single_supine: lie on the back, the other knee bent with its foot flat, lift the straight leg. Its one
+    complete raise (14.3–21.0 s, top held 17.0–18.8 s; labels-dev) counts, on the near leg, with no fault, offline
+    and live. MediaPipe guesses both feet near the knees for frames at a time at the top; the legs are tracked."""
+    series = PoseSeries.load(FIXTURES / "slr_single_supine_side_acapapap.full.npz")
+    for live in (False, True):
+        a = analyze_series(series, "straight_leg_raise", live=live)
+        assert len(a.result.reps) == 1, live
+        rep = a.result.reps[0]
+        assert 13.5 <= rep.start_s <= 15.0 and 17.0 <= rep.peak_s <= 18.8 and 20.0 <= rep.end_s <= 23.0
+        assert rep.side in ("left", "right") and rep.faults == [], (live, rep)
+        assert a.result.faults == []
+    assert a.result.side == rep.side
+    offline = analyze_series(series, "straight_leg_raise").result.reps[0]
+    assert offline.side == "left"  # labels-dev: the raised leg is the subject's left (near the camera)
+    assert offline.metrics["peak_leg_lift_deg"] >= 40 and offline.metrics["min_knee_angle_deg"] >= 128
+
+
+def test_a_fault_in_a_rep_that_never_completes_names_no_rep():
+    records = [r for r in cycles(3, knee=110.0) if r.t_s <= 1.0 + 2.5 * 3.0]  # 2 reps, the 3rd cut at its top
+    result, _ = run(records)
+    assert len(result.reps) == 2
+    assert {f.rep for f in result.faults if f.code == "knee_bent"} == {1, 2, None}

@@ -321,3 +321,25 @@ def test_decoding_ahead_raises_the_readers_error_in_the_caller(tmp_path):
     bad.write_text("not a video")
     with pytest.raises(VideoError, match="bad.mp4"):
         list(decoded_ahead(read_frames(bad)))
+
+
+@pytest.mark.parametrize("source_fps", [10, 24, 30, 60])
+def test_a_steady_rate_reads_every_frame_and_converts_those_on_its_steps(tmp_path, source_fps):
+    """At fps=15: every frame comes (its time true), a picture at least 15 times a second and never two in one
+    1/15-s step (every frame of a 10-fps source); the pictures are the same frames when reading starts mid-clip."""
+    n = 3 * source_fps
+    path = tmp_path / f"c{source_fps}.mp4"
+    with VideoWriter(path, 64, 48, fps=source_fps) as writer:
+        for i in range(n):
+            writer.write(square_frame(i)[:48, :64], i / source_fps)
+    frames = list(read_frames(path, fps=15))
+    assert [f.index for f in frames] == list(range(n))
+    assert [f.t_s for f in frames] == pytest.approx([i / source_fps for i in range(n)], abs=1e-3)
+    shown = [f.t_s for f in frames if f.rgb is not None]
+    assert max(np.diff(shown)) <= 1 / 15 + 1 / source_fps / 2 and len(shown) >= min(n, 15 * 3) - 1
+    steps = [int((t + 1e-3) * 15) for t in shown]
+    assert len(set(steps)) == len(steps)  # one picture per step
+    if source_fps <= 15:
+        assert len(shown) == n
+    later = [f.t_s for f in read_frames(path, start_s=1.0, fps=15) if f.rgb is not None]
+    assert later == pytest.approx([t for t in shown if t >= 1.0 - 1e-6])

@@ -208,7 +208,8 @@ def receive(order: list[list[RtpPacket]]):
         transport = RTCDtlsTransport(RTCIceTransport(RTCIceGatherer()), [RTCCertificate.generateCertificate()])
         receiver = RTCRtpReceiver("video", transport)
         receiver._track = RemoteStreamTrack("video")
-        await receiver.receive(RTCRtpReceiveParameters(codecs=[VP8], encodings=[RTCRtpDecodingParameters(ssrc=SSRC, payloadType=VP8.payloadType)]))
+        await receiver.receive(RTCRtpReceiveParameters(
+            codecs=[VP8], encodings=[RTCRtpDecodingParameters(ssrc=SSRC, payloadType=VP8.payloadType)]))
         asked, fed = [], 0
         send_pli = receiver._send_rtcp_pli
 
@@ -276,8 +277,10 @@ def consent_check(delay_s: float):
 
     async def run():
         loop = asyncio.get_running_loop()
-        peer_transport, peer = await loop.create_datagram_endpoint(lambda: SlowPeer(delay_s), local_addr=("127.0.0.1", 0))
-        transport, protocol = await loop.create_datagram_endpoint(lambda: StunProtocol(None), local_addr=("127.0.0.1", 0))
+        peer_transport, peer = await loop.create_datagram_endpoint(
+            lambda: SlowPeer(delay_s), local_addr=("127.0.0.1", 0))
+        transport, protocol = await loop.create_datagram_endpoint(
+            lambda: StunProtocol(None), local_addr=("127.0.0.1", 0))
         try:
             request = stun.Message(stun.Method.BINDING, stun.Class.REQUEST)
             response, _ = await protocol.request(request, peer_transport.get_extra_info("sockname"), retransmissions=0)

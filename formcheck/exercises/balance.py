@@ -1,23 +1,34 @@
 """Single-leg balance (K ex. 2): stand on one leg as long as you can.
 
-A hold is one stance: it starts when the free foot leaves the floor and ends when it touches down, the
-person leaves the picture, or the shot cuts. "Off the floor" is the free foot's height above the
-standing foot in the picture, in leg lengths, with hysteresis (on above 0.10, off below 0.05), so a
-weight shift never starts a hold and a wobble never ends one.
+A hold is one stance: it starts when a foot leaves the floor and ends when it touches down, the person
+leaves the picture, or the shot cuts. "Off the floor" is the higher foot's height above the other
+(`Kinematics.ankle_lift_left`: each foot at its own leg's drawn size, so side-on the foot nearer the camera
+is not taken for lower), in leg lengths, with hysteresis (on above 0.10, off below 0.05), so a weight shift
+never starts a hold and a wobble never ends one. Only the feet count: a hand on a wall or a chair, or a free
+foot held behind with the knee bent, is a stance like any other.
+
+A stance ends only when both feet are down: a frame that shows the *other* foot up is the legs' labels
+swapped (a switch of legs puts the free foot down first), not a touch-down. The hold's leg is the one seen
+standing for most of it, and the standing foot watched for hopping is the lower one in each frame.
 """
 
 from __future__ import annotations
 
 import math
 
-from .base import Checker, Episode, ExerciseSpec, FaultSpec, FrameState, Hold, with_cue
+from ..legs import SIDES, Side, other
+from .checker import Checker
+from .records import Episode, FrameState, Hold
+from .rules import with_cue
+from .spec import ExerciseSpec, FaultSpec
 
 SPEC = ExerciseSpec(
     name="single_leg_balance",
     title="Single-leg balance",
     kind="hold",
     views=("front", "oblique", "side"),
-    camera="Facing the camera (or side-on), 2–3 m away, whole body in view from head to feet.",
+    camera="Facing the camera (or side-on), 2–3 m away, whole body in view from head to feet; a hand on a wall "
+           "or a chair for support is fine.",
     measures="stance start (free foot off the floor) and end (touch-down), duration, sway, standing-foot movement",
     faults=(
         FaultSpec("hopping", "Keep your standing foot still", 0.2),
@@ -31,8 +42,18 @@ SPEC = ExerciseSpec(
         "hop_torso": 0.3,  # standing ankle moved this many torso lengths from where the stance began
         "cut_ratio": 1.35,  # body size jumping by this factor between frames = the shot cut
     },
+    steps=(
+        'Stand on one leg; a hand near a wall or chair for safety is fine (K ex. 2).',
+        'Hold as long as you can, as often as you can: brushing your teeth, cooking (K ex. 2).',
+        'Harder: close your eyes, then stand on a balance cushion (K ex. 2).',
+    ),
     source="K ex. 2 (stand on one leg; as often as possible; eyes closed or a cushion to progress)",
 )
+
+
+def standing_leg(lift: float) -> Side:
+    """The leg under the lower foot (`lift` = left foot above the right)."""
+    return "right" if lift > 0 else "left"
 
 
 class SingleLegBalance(Checker):
@@ -40,9 +61,10 @@ class SingleLegBalance(Checker):
 
     def __init__(self, params=None):
         super().__init__(params)
-        self._up_since: float | None = None  # free foot off the floor since (before the hold is confirmed)
+        self._up_since: float | None = None  # a foot off the floor since (before the hold is confirmed)
         self._hold: Hold | None = None
         self._anchor = (math.nan, math.nan)
+        self._stood = dict.fromkeys(SIDES, 0.0)  # seconds of this hold seen standing on each leg
         self._touch_since: float | None = None  # when the free foot came down (a touch-down being confirmed)
         self._down_last = math.nan  # the latest frame that saw it down
         self._path = 0.0  # hip path length in torso lengths
@@ -64,30 +86,33 @@ class SingleLegBalance(Checker):
 
     def score(self, k) -> FrameState:
         prev, self._prev = self._prev, k
-        if prev is not None and prev.torso_px > 0 and not 1 / self.p["cut_ratio"] < k.torso_px / prev.torso_px < self.p["cut_ratio"]:
+        if (prev is not None and prev.torso_px > 0
+                and not 1 / self.p["cut_ratio"] < k.torso_px / prev.torso_px < self.p["cut_ratio"]):
             self.interrupt(prev.t_s)  # the shot cut: what follows is another stance
             self._prev = k
         lift = k.ankle_lift_left
+        up = abs(lift)  # either foot: which one is the hold's business, not the floor's
         active = {"hopping": False}
         if self._hold is None:
-            if abs(lift) < self.p["lift_off"]:
+            if up < self.p["lift_off"]:
                 self._up_since = None
             else:
                 self._up_since = self._up_since if self._up_since is not None else k.t_s
-                if abs(lift) >= self.p["lift_on"]:
-                    self._start_hold(k, "right" if lift > 0 else "left")
-        if self._hold is not None:
-            free_lift = lift if self._hold.side == "right" else -lift
-            if free_lift < self.p["lift_off"]:
-                if self._touch_since is None:  # it came down between the last frame (the hold's end) and this one
-                    self._touch_since = (self._hold.end_s + k.t_s) / 2
-                self._down_last = k.t_s
-                if k.t_s - self._touch_since >= self.p["touchdown_s"]:
-                    self._touch_down(k.t_s)
-            elif self._touch_since is not None:  # up again: it went up between the last frame and this one
+                if up >= self.p["lift_on"]:
+                    self._start_hold(k, standing_leg(lift))
+        elif up < self.p["lift_off"]:
+            if self._touch_since is None:  # it came down between the last frame (the hold's end) and this one
+                self._touch_since = (self._hold.end_s + k.t_s) / 2
+            self._down_last = k.t_s
+            if k.t_s - self._touch_since >= self.p["touchdown_s"]:
+                self._touch_down(k.t_s)
+        else:
+            if self._touch_since is not None:  # up again: it went up between the last frame and this one
                 if (self._down_last + k.t_s) / 2 - self._touch_since >= self.p["touchdown_s"]:
                     self._touch_down((self._down_last + k.t_s) / 2)
                 self._touch_since = None
+            if self._hold is not None:
+                self._stood[standing_leg(lift)] += k.t_s - self._hold.end_s
         if self._hold is not None:
             if self._touch_since is None:  # while a touch-down is being confirmed, the clock stands still
                 self._hold.end_s = k.t_s
@@ -95,8 +120,8 @@ class SingleLegBalance(Checker):
             if self._hip_prev is not None and k.torso_px > 0:
                 self._path += math.dist(hip, self._hip_prev) / k.torso_px
             self._hip_prev = hip
-            ax, ay = k.ankle_xy(self._hold.side)
-            active["hopping"] = math.dist((ax, ay), self._anchor) / k.torso_px > self.p["hop_torso"]
+            standing = standing_leg(lift) if up >= self.p["lift_off"] else self._leg(self._hold)
+            active["hopping"] = math.dist(k.ankle_xy(standing), self._anchor) / k.torso_px > self.p["hop_torso"]
         self.faults.update(k.t_s, active, self.fault_min_s, rep=None)
         now = self.faults.active(k.t_s, self.fault_min_s)
         self._track_fault_time(k.t_s, active["hopping"])
@@ -108,13 +133,20 @@ class SingleLegBalance(Checker):
         )
         return with_cue(state, self.spec, now)
 
-    def _touch_down(self, t_s: float) -> None:
-        self.faults.closed.append(Episode("touch_down", self._touch_since, t_s))
-        self._end_hold(self._touch_since)
+    def _leg(self, hold: Hold) -> Side:
+        """The leg `hold` has been seen standing on most (the one it began on, on a tie)."""
+        first = hold.side
+        return other(first) if self._stood[other(first)] > self._stood[first] else first
 
-    def _start_hold(self, k, stance: str) -> None:
+    def _touch_down(self, t_s: float) -> None:
+        start = self._touch_since
+        if self._end_hold(start):
+            self.faults.closed.append(Episode("touch_down", start, t_s))
+
+    def _start_hold(self, k, stance: Side) -> None:
         self._hold = Hold(start_s=self._up_since, end_s=k.t_s, side=stance)
         self._anchor = k.ankle_xy(stance)
+        self._stood = dict.fromkeys(SIDES, 0.0)
         self._touch_since, self._hip_prev, self._path, self._fault_s, self._fault_run = None, None, 0.0, 0.0, None
 
     def _track_fault_time(self, t_s: float, faulty: bool) -> None:
@@ -129,14 +161,18 @@ class SingleLegBalance(Checker):
             self._fault_s += t_s - self._fault_run
         self._fault_run = None
 
-    def _end_hold(self, t_end: float) -> None:
+    def _end_hold(self, t_end: float) -> bool:
+        """End the hold in progress at `t_end`; whether it was long enough to count."""
         hold, self._hold = self._hold, None
         self._up_since = None
         if hold is None:
-            return
+            return False
+        hold.side = self._leg(hold)
         hold.end_s = max(hold.start_s, t_end)
         self._close_fault_run(hold.end_s)
-        if hold.duration_s >= self.p["min_hold_s"]:
-            hold.correct_s = max(0.0, hold.duration_s - self._fault_s)
-            hold.metrics = {"sway_index": round(self._path / hold.duration_s, 3) if hold.duration_s else None}
-            self.holds.append(hold)
+        if hold.duration_s < self.p["min_hold_s"]:
+            return False
+        hold.correct_s = max(0.0, hold.duration_s - self._fault_s)
+        hold.metrics = {"sway_index": round(self._path / hold.duration_s, 3) if hold.duration_s else None}
+        self.holds.append(hold)
+        return True

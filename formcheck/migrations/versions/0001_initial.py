@@ -1,7 +1,7 @@
 """initial schema: users, prescriptions, safety screens, sessions, notes
 
 Revision ID: 0001
-Revises: 
+Revises:
 """
 from alembic import op
 import sqlalchemy as sa
