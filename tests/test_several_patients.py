@@ -343,15 +343,15 @@ def new_page(browser):
 def choose(page, exercise: str, shows: str) -> None:
     """Pick the exercise in the page's selectbox before START, until the page `shows` its status (a click can
     be lost while the page reruns)."""
-    for _ in range(3):
-        page.locator('[data-testid="stSelectbox"]').filter(has_text="Exercise").click()
-        page.get_by_role("option", name=exercise).click()
-        idle(page)
+    for _ in range(4):
         try:
+            page.locator('[data-testid="stSelectbox"]').filter(has_text="Exercise").click(timeout=30_000)
+            page.get_by_role("option", name=exercise).click(timeout=15_000)  # the list can close in a rerun
+            idle(page)
             page.locator('[data-testid="stMetricLabel"]').filter(has_text=shows).first.wait_for(timeout=30_000)
             return
         except Exception:
-            pass
+            page.keyboard.press("Escape")
     raise AssertionError(f"could not pick {exercise}: the page did not show '{shows}'")
 
 
