@@ -49,9 +49,11 @@ pytestmark = pytest.mark.integration
 
 IFRAME = 'iframe[title="streamlit_webrtc.component.webrtc_streamer"]'
 KNEE = "Keep your knee straight"
-CAMERA_FPS = 24
+# 15 frames/s, a common webcam rate: the five Chromiums are the patients' devices, which in use are not on the
+# server's 2 cores; at 24 frames/s they took 1.34 of them and left the server too little to measure it.
+CAMERA_FPS = 15
 MIN_RUN_S = 80  # all four live sessions and the uploads measured together for at least this long ...
-MAX_RUN_S = 300  # ... and until both uploads show their results, at most this long (they get ~0.15 of the cores)
+MAX_RUN_S = 420  # ... and until both uploads show their results, at most this long (they get ~0.2 of the cores)
 WARMUP_S = 8  # latency windows start this long after the uploads were sent
 WINDOW_S = 20  # early window = [WARMUP_S, WARMUP_S + WINDOW_S), late window = the last WINDOW_S of the run
 # Bounds: generous for a loaded 2-core machine (other jobs may share it), tight enough for unbounded growth.
