@@ -10,7 +10,7 @@ fake camera (a fake camera belongs to a browser process), run the live page at t
     dk4   straight-leg raise   3 reps a loop (13.3 s), no knee fault
 
 and, once all four stream, a fifth Chromium uploads dk2 and dk1 from two pages at once. Each camera clip is
-letterboxed to 640×480 at 24 frames/s (by its true frame times) and every frame carries its index in the top
+letterboxed to 640×480 at 15 frames/s (by its true frame times) and every frame carries its index in the top
 bar (conftest.stamp), so a probe in each live page times every processed frame's round trip (camera → server
 → back) for the whole run: with requestVideoFrameCallback it reads the stamps of its own capture of the camera
 (by capture time) and of the video coming back, and shot_times matches them. The server's resident memory (it
@@ -179,7 +179,7 @@ def rtc_delta(a: dict, b: dict, seconds: float) -> str:
 
 
 def stamped_camera(src: Path, out: Path) -> tuple[Path, int, float]:
-    """The clip as a 640×480, 24 frames/s .y4m fake camera (letterboxed; frames repeated or skipped by their
+    """The clip as a 640×480, CAMERA_FPS .y4m fake camera (letterboxed; frames repeated or skipped by their
     true times, so a 10 frames/s clip plays at its real speed), each frame stamped with its index in the top
     bar. Returns (path, frames, seconds per loop). Made in tmp, never committed."""
     import av
