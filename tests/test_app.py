@@ -104,3 +104,24 @@ def test_the_review_mode_offers_the_sample_clip(monkeypatch):
     at.radio[MODE].set_value("Review a recorded video").run()
     assert not at.exception
     assert "Try the sample" in [b.label for b in at.button]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("title, labels", [
+    ("Straight-leg raise", ["Reps", "Reps with a fault", "Fault episodes"]),
+    ("Single-leg balance", ["Holds", "Longest hold", "Total held"]),
+])
+def test_the_sample_review_shows_figures_in_the_exercises_own_terms(monkeypatch, title, labels):
+    """The shipped sample analysed on the review page (the real model, in its child process): a rep exercise's
+    figures are reps, a hold's are holds (no "Holds 0" over a leg raise)."""
+    import streamlit_webrtc.component as component
+
+    monkeypatch.setattr(component, "get_this_session_info", lambda: None)
+    at = answered()
+    at.selectbox[0].set_value(title).run()
+    next(r for r in at.radio if "Review a recorded video" in r.options).set_value("Review a recorded video").run()
+    next(b for b in at.button if b.label == "Try the sample").click().run(timeout=300)
+    assert not at.exception
+    assert [m.label for m in at.metric] == labels
+    first = at.metric[0].value
+    assert first == ("3" if title == "Straight-leg raise" else "1")  # dk2's 3 raises; the balance sample's stance

@@ -67,6 +67,18 @@ def by_a_worker(video: Path, exercise: str, params: dict | None, name: str, tmp:
     return result.review, result.annotated
 
 
+def summary_metrics(kind: str, report: dict) -> list[tuple[str, str]]:
+    """The three figures above the review, in the exercise's own terms: reps for a rep exercise, holds for a
+    hold (a leg raise has no holds to show as 0)."""
+    summary = report["summary"]
+    if kind == "reps":
+        faulty = sum(1 for rep in report["reps"] if rep["faults"])
+        return [("Reps", str(summary["rep_count"])), ("Reps with a fault", str(faulty)),
+                ("Fault episodes", str(len(report["faults"])))]
+    return [("Holds", str(summary["hold_count"])), ("Longest hold", f"{summary['longest_hold_s']:.1f} s"),
+            ("Total held", f"{summary['total_hold_s']:.1f} s")]
+
+
 def review_section(exercise: str, params: dict | None) -> None:
     from formcheck.samples import SAMPLES, sample_for
 
@@ -112,11 +124,8 @@ def review_section(exercise: str, params: dict | None) -> None:
     if upload is None:
         st.caption(f"The sample: {sample.name} (see sample_videos/ for its source and licence).")
     st.video(clip)
-    summary = report["summary"]
-    cols = st.columns(3)
-    cols[0].metric("Reps", summary["rep_count"])
-    cols[1].metric("Holds", summary["hold_count"])
-    cols[2].metric("Longest hold", f"{summary['longest_hold_s']:.1f} s")
+    for col, (label, value) in zip(st.columns(3), summary_metrics(CATALOGUE[exercise].kind, report)):
+        col.metric(label, value)
     show_tables(review.analysis)
     st.vega_lite_chart(review.chart, width="stretch")
     for fault in report["faults"]:
