@@ -12,12 +12,14 @@ noise, and a test cannot say what "fast enough" means; a ratio to the bare model
                       (target >= 2.8x faster than bare on 2 cores), and a check that its reps, holds and
                       faults equal the one pass
           all timings include creating (and closing) the landmarker(s); a bare warm-up run is untimed.
+  people  num_poses=2 (formcheck's: a second person is seen) against 1 on the clip's first 600 frames: the
+          inference time of each, and how far the main person's landmarks move between the two.
   models  lite / full / heavy: bare frames/s on the same clip, and the dev clips with ground truth
           (../shared/videos/labels-dev.json) analysed with each: how many outcomes match the labels.
   memory  peak RSS of a fresh `formcheck analyze` process on the clip and on the clip repeated (made in a
           temporary folder by copying its packets, never committed): memory per minute of video.
 
-    python benchmarks/bench_pipeline.py [--clip PATH] [--exercise NAME] [--repeat N] [--only speed,models,memory]
+    python benchmarks/bench_pipeline.py [--clip PATH] [--exercise NAME] [--repeat N] [--only speed,people,models,memory]
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from mediapipe.tasks.python import BaseOptions, vision
 
 from formcheck import models
 from formcheck.analyze import ANALYSIS_FPS, analyze_video, available_cores
-from formcheck.pose import native_logs_silenced
+from formcheck.pose import native_logs_silenced, pose_from_result
 from formcheck.report import build_report, report_json
 from formcheck.video import probe, read_frames
 
@@ -51,11 +53,11 @@ DEFAULT_EXERCISE = "single_leg_balance"
 TARGET_VS_BARE_X = 2.8
 
 
-def make_landmarker(model_path: Path):
+def make_landmarker(model_path: Path, num_poses: int = 2):
     """The same options formcheck.pose.PoseEstimator uses in VIDEO mode (num_poses=2, no masks)."""
     options = vision.PoseLandmarkerOptions(
         base_options=BaseOptions(model_asset_path=str(model_path)), running_mode=vision.RunningMode.VIDEO,
-        num_poses=2, output_segmentation_masks=False,
+        num_poses=num_poses, output_segmentation_masks=False,
     )
     with native_logs_silenced():
         return vision.PoseLandmarker.create_from_options(options)
@@ -140,6 +142,49 @@ def speed(clip: Path, exercise: str, repeat: int) -> dict:
           f"{'' if outcome(one) == outcome(par) else '  MISMATCH'}")
     return {"bare_s": med["bare"], "one_pass_s": med["one pass"], "parallel_s": med["parallel"],
             "parallel_vs_bare_x": vs_bare, "same_outcome": outcome(one) == outcome(par)}
+
+
+# --- people ---------------------------------------------------------------------------------------------
+
+
+def tracked(clip: Path, model_path: Path, num_poses: int, limit: int) -> tuple[float, list]:
+    """(seconds in detect_for_video alone, the main person's image x, y per frame or None)."""
+    landmarker, spent, found = make_landmarker(model_path, num_poses), 0.0, []
+    try:
+        with native_logs_silenced():
+            for i, frame in enumerate(islice(read_frames(clip), limit)):
+                image = mp.Image(image_format=mp.ImageFormat.SRGB, data=frame.rgb)
+                t0 = time.perf_counter()
+                result = landmarker.detect_for_video(image, i * 1000 // 30)
+                spent += time.perf_counter() - t0
+                pose = pose_from_result(result, frame.t_s, image.width, image.height)
+                found.append(None if pose is None else pose.image[:, :2])
+    finally:
+        landmarker.close()
+    return spent, found
+
+
+def people(clip: Path, repeat: int, limit: int = 600) -> dict:
+    """What tracking one person instead of two (the second is how `two_people` is refused) would save, and how
+    far it moves the landmarks: MediaPipe runs its person detector on every frame while fewer people are
+    tracked than num_poses."""
+    path = models.ensure_model("full")
+    print(f"\n== people: {clip.name}, first {limit} frames, inference alone (detect_for_video), repeat {repeat}")
+    ms, found = {1: [], 2: []}, {}
+    for _ in range(repeat):
+        for n in (2, 1):
+            spent, found[n] = tracked(clip, path, n, limit)
+            ms[n].append(1000 * spent / len(found[n]))
+    one, two = found[1], found[2]
+    med = {n: statistics.median(v) for n, v in ms.items()}
+    both = [np.abs(a - b).max() for a, b in zip(one, two) if a is not None and b is not None]
+    differ = sum((a is None) != (b is None) for a, b in zip(one, two))
+    print(f"num_poses=2  {med[2]:.1f} ms a frame")
+    print(f"num_poses=1  {med[1]:.1f} ms a frame  ({med[2] / med[1]:.2f}x faster)")
+    print(f"landmarks moved (largest |dx|, |dy| of a frame, in frame widths/heights): median "
+          f"{np.median(both):.3f}, 95th percentile {np.percentile(both, 95):.3f}; person found in one only: "
+          f"{differ} of {len(one)} frames")
+    return {"ms_two": med[2], "ms_one": med[1], "moved_median": float(np.median(both))}
 
 
 # --- models ---------------------------------------------------------------------------------------------
@@ -264,11 +309,11 @@ def main() -> int:
     ap.add_argument("--exercise", default=DEFAULT_EXERCISE)
     ap.add_argument("--repeat", type=int, default=3, help="timed runs of each (alternating); medians reported")
     ap.add_argument("--times", type=int, default=8, help="memory: the long clip is the clip this many times over")
-    ap.add_argument("--only", default="speed,models,memory", help="comma-separated sections to run")
+    ap.add_argument("--only", default="speed,people,models,memory", help="comma-separated sections to run")
     args = ap.parse_args()
     sections = set(args.only.split(","))
-    if args.repeat < 1 or args.times < 2 or not sections <= {"speed", "models", "memory"}:
-        ap.error("--repeat >= 1, --times >= 2, --only from speed,models,memory")
+    if args.repeat < 1 or args.times < 2 or not sections <= {"speed", "people", "models", "memory"}:
+        ap.error("--repeat >= 1, --times >= 2, --only from speed,people,models,memory")
     print(f"machine    {os.cpu_count()} cpus ({available_cores()} usable), {cpu_model()}, "
           f"{platform.system()} {platform.machine()}")
     print(f"software   python {platform.python_version()}, mediapipe {mp.__version__}, numpy {np.__version__}, "
@@ -276,6 +321,8 @@ def main() -> int:
     results = {}
     if "speed" in sections:
         results["speed"] = speed(args.clip, args.exercise, args.repeat)
+    if "people" in sections:
+        results["people"] = people(args.clip, args.repeat)
     if "models" in sections:
         results["models"] = model_choice(args.clip)
     if "memory" in sections:

@@ -445,16 +445,22 @@ def test_a_job_is_run_once_and_its_outcome_stored_once(tmp_path, fake_run):
     assert fake_run == [1] and store.get_bytes(f"jobs/{job_id}/outcome.json") == outcome
 
 
+def _progress(store: LocalMedia, job_id: str, **fields) -> dict:
+    """A worker's progress record for `job_id` as a worker writes it: a fresh first run, but for `fields`."""
+    record = {"state": "running", "run": "r1", "beat": 1, "attempt": 1, "crashes": 0, "worker": "w1@x",
+              "phase": "analysing", "done": 0, "total": 0, "t": time.time(), **fields}
+    store.put_bytes(f"jobs/{job_id}/progress.json", json.dumps(record).encode())
+    return record
+
+
 def test_a_live_run_is_left_alone_and_a_dead_one_taken_over(tmp_path, fake_run):
     store = LocalMedia(tmp_path)
     job_id = _job(store)
-    beat = {"state": "running", "run": "r1", "beat": 7, "attempt": 1, "crashes": 0, "worker": "w1@x",
-            "phase": "analysing", "done": 10, "total": 100, "t": time.time()}
-    store.put_bytes(f"jobs/{job_id}/progress.json", json.dumps(beat).encode())
+    beat = _progress(store, job_id, beat=7, done=10, total=100)
     with pytest.raises(Retried) as retried:  # another worker beats: look again later
         jobs._analyse_in(FakeTask(), store, job_id, None)
     assert retried.value.args[1] == {"seen": "r1:7"} and fake_run == []
-    store.put_bytes(f"jobs/{job_id}/progress.json", json.dumps({**beat, "beat": 8}).encode())
+    _progress(store, job_id, **{**beat, "beat": 8})
     with pytest.raises(Retried):  # it moved on since: still alive
         jobs._analyse_in(FakeTask(), store, job_id, "r1:7")
     assert jobs._analyse_in(FakeTask(), store, job_id, "r1:8") == "done"  # no beat since the last look: dead
@@ -465,9 +471,7 @@ def test_a_live_run_is_left_alone_and_a_dead_one_taken_over(tmp_path, fake_run):
 def test_a_job_whose_worker_keeps_dying_is_given_up(tmp_path, fake_run):
     store = LocalMedia(tmp_path)
     job_id = _job(store, name="crash.mp4")
-    dead = {"state": "running", "run": "r3", "beat": 1, "attempt": 3, "crashes": jobs.MAX_CRASHES - 1,
-            "worker": "w1@x", "phase": "analysing", "done": 0, "total": 0, "t": time.time() - 3600}
-    store.put_bytes(f"jobs/{job_id}/progress.json", json.dumps(dead).encode())
+    _progress(store, job_id, run="r3", attempt=3, crashes=jobs.MAX_CRASHES - 1, t=time.time() - 3600)
     assert jobs._analyse_in(FakeTask(), store, job_id, None) == "given up" and fake_run == []
     with pytest.raises(jobs.JobFailed, match="'crash.mp4'.*3 times"):
         jobs.result(job_id, store)
@@ -477,9 +481,7 @@ def test_a_job_whose_worker_keeps_dying_is_given_up(tmp_path, fake_run):
 def test_an_orderly_stop_is_not_counted_as_a_crash(tmp_path, fake_run):
     store = LocalMedia(tmp_path)
     job_id = _job(store)
-    stopped = {"state": "stopped", "run": "r1", "beat": 3, "attempt": 1, "crashes": 0, "worker": "w1@x",
-               "phase": "analysing", "done": 0, "total": 0, "t": time.time()}
-    store.put_bytes(f"jobs/{job_id}/progress.json", json.dumps(stopped).encode())
+    _progress(store, job_id, state="stopped", beat=3)
     assert jobs._analyse_in(FakeTask(), store, job_id, None) == "done"  # no wait: nobody is on it
     assert json.loads(store.get_bytes(f"jobs/{job_id}/progress.json"))["crashes"] == 0
 
