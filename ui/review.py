@@ -47,7 +47,7 @@ def here(video: Path, exercise: str, params: dict | None, name: str, tmp: Path):
     return review, (tmp / "annotated.mp4").read_bytes()
 
 
-def by_a_worker(video: Path, exercise: str, params: dict | None, name: str, tmp: Path):
+def by_a_worker(video: Path, exercise: str, params: dict | None, name: str):
     """(Review, annotated clip) from the job queue (FORMCHECK_BROKER_URL): the upload goes to the media store,
     any `formcheck worker` analyses it, and the page shows where the job is until it is done."""
     phases = {"analysing": "Analysing", "annotating": "Drawing the annotated video", "saving": "Saving"}
@@ -111,7 +111,8 @@ def review_section(exercise: str, params: dict | None) -> None:
             else:
                 video, name = sample, sample.name
             try:
-                review, clip = (by_a_worker if jobs.enabled() else here)(video, exercise, params, name, Path(tmp))
+                review, clip = (by_a_worker(video, exercise, params, name) if jobs.enabled()
+                                else here(video, exercise, params, name, Path(tmp)))
             except Busy as exc:
                 st.warning(str(exc))
                 return
