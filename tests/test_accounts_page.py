@@ -250,3 +250,46 @@ def test_sign_in_through_the_clinic_identity_provider(browser, tmp_path):
         finally:
             proc.terminate()
             proc.wait(timeout=20)
+
+
+def test_therapist_gives_a_new_password_and_disables_a_patients_account(browser, clinic_server):
+    """The therapist's "Patient's account": a new password the patient must replace at sign-in; the account
+    disabled (its open page signed out at its next action, its sign-in refused) and enabled again."""
+    drt = new_page(browser)
+    sign_in(drt, clinic_server, *THERAPIST)
+    drt.get_by_text("Add a patient").click()
+    drt.get_by_label("Patient's username").fill("pat")
+    drt.get_by_label("Name", exact=True).fill("Pat Doe")
+    drt.get_by_role("textbox", name="First password (give it to the patient)").fill("first-from-drt-42")
+    drt.get_by_role("button", name="Add patient").click()
+    idle(drt)
+    drt.wait_for_selector("text=Added Pat Doe.", timeout=30_000)
+
+    pat = new_page(browser)
+    sign_in(pat, clinic_server, "pat", "first-from-drt-42", new_password="pats-own-choice-77")
+    account = drt.get_by_text("Patient's account", exact=True)
+    account.click()
+    drt.get_by_role("textbox", name="New password (give it to the patient)").fill("forgot-it-again-13")
+    drt.get_by_role("button", name="Set new password").click()
+    idle(drt)
+    drt.wait_for_selector("text=New password set: the patient chooses their own at next sign-in.", timeout=30_000)
+    refused_sign_in(new_page(browser), clinic_server, "pat", "pats-own-choice-77")  # the old one no longer works
+    forgot = new_page(browser)
+    sign_in(forgot, clinic_server, "pat", "forgot-it-again-13", new_password="pats-second-choice-78")
+
+    drt.get_by_role("button", name="Disable this account").click()
+    idle(drt)
+    drt.wait_for_selector("text=Patient's account (disabled)", timeout=30_000)
+    forgot.reload()  # the patient's open page: signed out
+    idle(forgot)
+    assert not signed_in_as(forgot, "pat")
+    refused_sign_in(new_page(browser), clinic_server, "pat", "pats-second-choice-78")
+
+    drt.get_by_text("Patient's account (disabled)").click()
+    drt.get_by_role("button", name="Enable this account").click()
+    idle(drt)
+    drt.wait_for_selector("text=Patient's account", state="attached", timeout=30_000)
+    assert drt.get_by_text("Patient's account (disabled)").count() == 0
+    sign_in(new_page(browser), clinic_server, "pat", "pats-second-choice-78")
+    for page in (drt, pat, forgot):
+        assert page.locator('[data-testid="stException"]').count() == 0

@@ -108,7 +108,7 @@ def test_the_review_mode_offers_the_sample_clip(monkeypatch):
 
 @pytest.mark.integration
 @pytest.mark.parametrize("title, labels", [
-    ("Straight-leg raise", ["Reps", "Reps with a fault", "Fault episodes"]),
+    ("Straight-leg raise", ["Reps", "With a fault", "Faults seen"]),
     ("Single-leg balance", ["Holds", "Longest hold", "Total held"]),
 ])
 def test_the_sample_review_shows_figures_in_the_exercises_own_terms(monkeypatch, title, labels):

@@ -73,8 +73,8 @@ def summary_metrics(kind: str, report: dict) -> list[tuple[str, str]]:
     summary = report["summary"]
     if kind == "reps":
         faulty = sum(1 for rep in report["reps"] if rep["faults"])
-        return [("Reps", str(summary["rep_count"])), ("Reps with a fault", str(faulty)),
-                ("Fault episodes", str(len(report["faults"])))]
+        return [("Reps", str(summary["rep_count"])), ("With a fault", str(faulty)),
+                ("Faults seen", str(len(report["faults"])))]
     return [("Holds", str(summary["hold_count"])), ("Longest hold", f"{summary['longest_hold_s']:.1f} s"),
             ("Total held", f"{summary['total_hold_s']:.1f} s")]
 
