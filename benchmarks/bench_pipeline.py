@@ -63,16 +63,22 @@ def make_landmarker(model_path: Path, num_poses: int = 2):
         return vision.PoseLandmarker.create_from_options(options)
 
 
+def video_ms(frames):
+    """(frame, its time in integer ms): VIDEO mode needs strictly increasing ms, frame times are rounded."""
+    last_ms = -1
+    for frame in frames:
+        last_ms = max(int(round(frame.t_s * 1000)), last_ms + 1)
+        yield frame, last_ms
+
+
 def bare(clip: Path, model_path: Path, limit: int | None = None) -> tuple[float, int]:
     """(seconds, frames): decode + detect_for_video in one loop, nothing else."""
     t0 = time.perf_counter()
     landmarker = make_landmarker(model_path)
-    n, last_ms = 0, -1
+    n = 0
     try:
         with native_logs_silenced():  # the first inference logs on fd 2
-            for frame in islice(read_frames(clip), limit):
-                ms = max(int(round(frame.t_s * 1000)), last_ms + 1)  # VIDEO mode: strictly increasing ms
-                last_ms = ms
+            for frame, ms in video_ms(islice(read_frames(clip), limit)):
                 landmarker.detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB, data=frame.rgb), ms)
                 n += 1
     finally:
@@ -152,10 +158,10 @@ def tracked(clip: Path, model_path: Path, num_poses: int, limit: int) -> tuple[f
     landmarker, spent, found = make_landmarker(model_path, num_poses), 0.0, []
     try:
         with native_logs_silenced():
-            for i, frame in enumerate(islice(read_frames(clip), limit)):
+            for frame, ms in video_ms(islice(read_frames(clip), limit)):
                 image = mp.Image(image_format=mp.ImageFormat.SRGB, data=frame.rgb)
                 t0 = time.perf_counter()
-                result = landmarker.detect_for_video(image, i * 1000 // 30)
+                result = landmarker.detect_for_video(image, ms)
                 spent += time.perf_counter() - t0
                 pose = pose_from_result(result, frame.t_s, image.width, image.height)
                 found.append(None if pose is None else pose.image[:, :2])

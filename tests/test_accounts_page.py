@@ -11,7 +11,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from conftest import REPO
 from test_browser import answer_screen, free_port, idle, start_server
-from test_remote_loop import choose_password, sign_in, submit_sign_in
+from test_remote_loop import add_patient, choose_password, sign_in, submit_sign_in
 
 pytestmark = pytest.mark.integration
 
@@ -257,18 +257,12 @@ def test_therapist_gives_a_new_password_and_disables_a_patients_account(browser,
     disabled (its open page signed out at its next action, its sign-in refused) and enabled again."""
     drt = new_page(browser)
     sign_in(drt, clinic_server, *THERAPIST)
-    drt.get_by_text("Add a patient").click()
-    drt.get_by_label("Patient's username").fill("pat")
-    drt.get_by_label("Name", exact=True).fill("Pat Doe")
-    drt.get_by_role("textbox", name="First password (give it to the patient)").fill("first-from-drt-42")
-    drt.get_by_role("button", name="Add patient").click()
-    idle(drt)
+    add_patient(drt, "pat", "Pat Doe", "first-from-drt-42")
     drt.wait_for_selector("text=Added Pat Doe.", timeout=30_000)
 
     pat = new_page(browser)
     sign_in(pat, clinic_server, "pat", "first-from-drt-42", new_password="pats-own-choice-77")
-    account = drt.get_by_text("Patient's account", exact=True)
-    account.click()
+    drt.get_by_text("Patient's account", exact=True).click()
     drt.get_by_role("textbox", name="New password (give it to the patient)").fill("forgot-it-again-13")
     drt.get_by_role("button", name="Set new password").click()
     idle(drt)

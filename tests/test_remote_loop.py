@@ -64,15 +64,20 @@ def choose_password(page, old, new):
     page.wait_for_selector("text=Choose your own password", state="detached", timeout=30_000)
 
 
+def add_patient(page, username, name, password):
+    """The therapist's "Add a patient" form filled and sent: the patient's first password, set by the therapist."""
+    page.get_by_text("Add a patient").click()
+    page.get_by_label("Patient's username").fill(username)
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_role("textbox", name="First password (give it to the patient)").fill(password)
+    page.get_by_role("button", name="Add patient").click()
+    idle(page)
+
+
 def test_remote_loop(browser, clinic_server):
     therapist = browser.new_page(viewport={"width": 1280, "height": 1000})
     sign_in(therapist, clinic_server, "drt", "therapist-pass")
-    therapist.get_by_text("Add a patient").click()
-    therapist.get_by_label("Patient's username").fill("pat")
-    therapist.get_by_label("Name", exact=True).fill("Pat Doe")
-    therapist.get_by_role("textbox", name="First password (give it to the patient)").fill("bend-the-other-knee-9")
-    therapist.get_by_role("button", name="Add patient").click()
-    idle(therapist)
+    add_patient(therapist, "pat", "Pat Doe", "bend-the-other-knee-9")
     therapist.get_by_text("Prescribe an exercise").click()
     therapist.get_by_label("Thresholds (NAME=VALUE, comma separated, e.g. knee_bent_deg=125)").fill("knee_bent_deg=125")
     therapist.get_by_role("button", name="Save prescription").click()
