@@ -42,8 +42,8 @@ LEG_M = 0.5  # world-landmark movement is counted in half-leg lengths, as image 
 
 
 def _bones(image: np.ndarray) -> np.ndarray:
-    """Thigh and shin lengths of the left and right leg (hip–knee, knee–ankle)."""
-    return np.linalg.norm(image[[23, 25, 24, 26]] - image[[25, 27, 26, 28]], axis=1)
+    """Thigh and shin lengths of the left and right leg (hip–knee, knee–ankle), of one pose (33, 2) or many."""
+    return np.linalg.norm(image[..., [23, 25, 24, 26], :] - image[..., [25, 27, 26, 28], :], axis=-1)
 
 
 def _typical(bones) -> np.ndarray:
@@ -52,13 +52,22 @@ def _typical(bones) -> np.ndarray:
     return np.array([np.median(c[np.isfinite(c)]) if np.isfinite(c).any() else np.nan for c in recent.T])
 
 
-def swap_parts(points: np.ndarray, swapped: tuple[bool, ...]) -> np.ndarray:
-    """`points` (33, k) with the left and right landmarks of each swapped part exchanged."""
-    out = points.copy()
+def _order(swapped: tuple[bool, ...]) -> np.ndarray:
+    """The landmark order that exchanges the left and right landmarks of each swapped part."""
+    order = np.arange(33)
     for (left, right), swap in zip(PARTS, swapped):
         if swap:
-            out[list(left + right)] = points[list(right + left)]
-    return out
+            order[list(left + right)] = list(right + left)
+    return order
+
+
+ORDERS = np.array([_order(s) for s in COMBINATIONS])  # (8, 33): every labelling at once
+LEG_ORDERS = ORDERS[:, LEG_LANDMARKS]
+
+
+def swap_parts(points: np.ndarray, swapped: tuple[bool, ...]) -> np.ndarray:
+    """`points` (33, k) with the left and right landmarks of each swapped part exchanged."""
+    return points[_order(swapped)]
 
 
 class LegTracker:
@@ -112,10 +121,7 @@ def candidates(image: np.ndarray, world: np.ndarray, width: int, height: int, to
     leg), their weights (visibility, and a little for the unseen) and the thigh and shin lengths ÷ torso (8, 4)."""
     pixels = image[:, :2].astype(np.float64) * (width, height)
     both = np.concatenate([pixels / torso, world.astype(np.float64) / LEG_M], axis=1)
-    points = np.array([swap_parts(both, s)[LEG_LANDMARKS] for s in COMBINATIONS])
-    weights = np.array([0.2 + swap_parts(image[:, 3:4], s)[LEG_LANDMARKS, 0] for s in COMBINATIONS])
-    bones = np.array([_bones(swap_parts(pixels, s)) / torso for s in COMBINATIONS])
-    return points, weights, bones
+    return both[LEG_ORDERS], 0.2 + image[LEG_ORDERS, 3], _bones(pixels[ORDERS]) / torso
 
 
 def relabel(pose: Pose, swapped: tuple[bool, ...]) -> Pose:
