@@ -5,11 +5,11 @@ The same `Session` the live page drives; here the whole clip is known, so smooth
 
 from __future__ import annotations
 
+import math
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import replace
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -62,37 +62,36 @@ ANALYSIS_FPS = 15.0
 def analyze_video(path: str | Path, exercise: str, params: dict | None = None,
                   variant: str = models.DEFAULT_VARIANT, progress: Progress | None = None,
                   workers: int | None = None, fps: float | None = None) -> tuple[Analysis, VideoInfo]:
-    """The whole clip at a steady `fps` (None: every frame), split into up to `workers` consecutive parts
-    tracked at once (default: one per core).
+    """The whole clip at a steady `fps` (None: every frame), tracked in consecutive parts by up to `workers`
+    landmarkers at once (default: one per core).
 
     Each part has its own landmarker that starts WARMUP_S before the part (those poses are only for the
     tracker), so the merged series reads as one pass; the session then judges it in time order."""
     make_checker(exercise, params)  # a bad exercise or setting fails before any decoding
     info = probe(path)
     check_limits(path, info)
-    parts = split(info.duration_s, workers or available_cores())
-    session = Session(exercise, info.width, info.height, params)
+    parts = Parts(split(info.duration_s, workers or available_cores()), info.duration_s)
     masks = CATALOGUE[exercise].needs_mask
-    done = [0] * len(parts)
     expected = round(info.frames * min(1.0, fps / info.fps)) if fps and info.fps else info.frames
     cancel = threading.Event()
-    with ThreadPoolExecutor(len(parts), thread_name_prefix="formcheck-part") as pool:
-        jobs = [pool.submit(_track, path, start, stop, variant, masks, done, i, cancel, fps)
-                for i, (start, stop) in enumerate(parts)]
+    with ThreadPoolExecutor(len(parts.all), thread_name_prefix="formcheck-part") as pool:
+        pending = {pool.submit(_tracker, path, parts, variant, masks, cancel, fps) for _ in parts.all}
         try:
-            frames = 0
-            for job in jobs:  # in time order, each as soon as it is done
-                while not _wait(job, 0.25):
-                    if progress:
-                        progress(min(sum(done), expected), expected)
-                seen, read = job.result()
-                for t_s, pose, outline in seen:
-                    session.add(pose, t_s, outline)
-                frames += read
+            while pending:
+                finished, pending = wait(pending, timeout=0.25, return_when=FIRST_EXCEPTION)
+                for job in finished:
+                    job.result()  # an error in one tracker ends the analysis
+                if progress:
+                    progress(min(parts.done(), expected), expected)
         finally:
-            cancel.set()  # an error in one part stops the others
+            cancel.set()
+    session = Session(exercise, info.width, info.height, params)
+    for part in sorted(parts.all, key=lambda part: part.start):
+        for t_s, pose, outline in part.seen:
+            session.add(pose, t_s, outline)
     if progress:
         progress(session.frames, session.frames)
+    frames = sum(part.read for part in parts.all)
     return session.finish(), replace(info, frames=frames)  # the frames read, not the container's count
 
 
@@ -111,40 +110,85 @@ def split(duration_s: float, workers: int) -> list[tuple[float | None, float | N
     return list(zip([None, *cuts], [*cuts, None]))
 
 
-def _wait(job, timeout: float) -> bool:
-    try:
-        job.result(timeout=timeout)
-    except FutureTimeout:
-        return False
-    except Exception:
-        pass  # raised again by the caller's job.result()
-    return True
-
-
 Tracked = list[tuple[float, Pose | None, BackOutline | None]]
 
 
-def _track(path, start: float | None, stop: float | None, variant: str, masks: bool, done: list[int], part: int,
-           cancel: threading.Event, fps: float | None) -> tuple[Tracked, int]:
-    """One part of the clip through its own landmarker: (t_s, pose without its mask, back outline) per frame
-    analysed, and how many frames the part has (analysed or not)."""
-    seen, read = [], 0
-    begin = None if start is None else max(0.0, start - WARMUP_S)
+@dataclass
+class Part:
+    """A stretch of the clip and what its landmarker saw: (t_s, pose without its mask, back outline) per frame
+    analysed, and how many frames it has (analysed or not). `stop` moves earlier when another tracker takes
+    over the rest of it."""
+    start: float
+    stop: float
+    at: float  # the latest frame time taken
+    seen: Tracked = field(default_factory=list)
+    read: int = 0
+
+
+class Parts:
+    """The parts of one clip, handed to trackers as they ask: the first ones by `split`; then, so that no core
+    waits while another still has far to go (frames differ in cost: one person or none, masks or not), the
+    second half of what is left of the part with the most to go, when that is at least MIN_PART_S."""
+
+    def __init__(self, spans: list[tuple[float | None, float | None]], duration_s: float):
+        self.duration_s = duration_s
+        self.all = [Part(start or 0.0, math.inf if stop is None else stop, start or 0.0) for start, stop in spans]
+        self._waiting = list(self.all)
+        self._lock = threading.Lock()
+
+    def next(self) -> Part | None:
+        with self._lock:
+            if self._waiting:
+                return self._waiting.pop(0)
+            busy = max(self.all, key=self._left)
+            if self._left(busy) < MIN_PART_S:
+                return None
+            cut = busy.at + self._left(busy) / 2
+            part = Part(cut, busy.stop, cut)
+            busy.stop = cut
+            self.all.append(part)
+            return part
+
+    def take(self, part: Part, t_s: float) -> bool:
+        """Whether the frame at `t_s` is still the part's (it was not handed on); the part reaches it."""
+        with self._lock:
+            if t_s >= part.stop:
+                return False
+            part.at = t_s
+            return True
+
+    def done(self) -> int:
+        with self._lock:
+            return sum(len(part.seen) for part in self.all)
+
+    def _left(self, part: Part) -> float:
+        return min(part.stop, self.duration_s) - part.at
+
+
+def _tracker(path, parts: Parts, variant: str, masks: bool, cancel: threading.Event, fps: float | None) -> None:
+    """Track parts until none is left, each through its own landmarker."""
+    while not cancel.is_set() and (part := parts.next()) is not None:
+        _track(path, part, parts, variant, masks, cancel, fps)
+
+
+def _track(path, part: Part, parts: Parts, variant: str, masks: bool, cancel: threading.Event,
+           fps: float | None) -> None:
+    begin = max(0.0, part.start - WARMUP_S) if part.start > 0 else None
     with PoseEstimator(variant, masks=masks) as estimator:
-        for frame in decoded_ahead(read_frames(path, start_s=begin, stop_s=stop, fps=fps)):
+        for frame in decoded_ahead(read_frames(path, start_s=begin, fps=fps)):
             if cancel.is_set():
                 break
-            warm_up = start is not None and frame.t_s < start  # tracking only
-            read += not warm_up
+            warm_up = frame.t_s < part.start  # tracking only
+            if not warm_up and not parts.take(part, frame.t_s):
+                break
+            part.read += not warm_up
             if frame.rgb is None:  # between two steps of the steady rate
                 continue
             pose = estimator.detect(frame.rgb, frame.t_s)
             if warm_up:
                 continue
             outline = back_outline(pose, pose.mask) if pose is not None else None
-            seen.append((frame.t_s, replace(pose, mask=None) if pose is not None else None, outline))
-            done[part] += 1
-    return seen, read
+            part.seen.append((frame.t_s, replace(pose, mask=None) if pose is not None else None, outline))
 
 
 def analyze_photo(path: str | Path, exercise: str, params: dict | None = None,
