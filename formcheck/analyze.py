@@ -173,6 +173,7 @@ def _tracker(path, parts: Parts, variant: str, masks: bool, cancel: threading.Ev
 
 def _track(path, part: Part, parts: Parts, variant: str, masks: bool, cancel: threading.Event,
            fps: float | None) -> None:
+    """One part through its own landmarker, until its (possibly moved) stop."""
     begin = max(0.0, part.start - WARMUP_S) if part.start > 0 else None
     with PoseEstimator(variant, masks=masks) as estimator:
         for frame in decoded_ahead(read_frames(path, start_s=begin, fps=fps)):
