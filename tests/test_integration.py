@@ -46,6 +46,28 @@ def test_parts_tracked_at_once_equal_one_pass(name, exercise, workers):
     assert one.result.reps  # something was counted, so the comparison means something
 
 
+def test_a_tracker_done_early_takes_over_half_of_the_rest_and_the_landmarks_still_equal_one_pass(monkeypatch):
+    """A first part of 1 s ends long before the second (13 s): its tracker takes over the second half of what is
+    left; every frame is still tracked once, and the merged landmarks and reps are those of a single pass."""
+    import formcheck.analyze as analyze
+
+    one, _ = analyze_video(clip("legraise_supine_dk1.mp4"), "straight_leg_raise", workers=1)
+    starts, track = [], analyze._track
+
+    def recorded(path, part, *rest):
+        starts.append(part.start)
+        track(path, part, *rest)
+
+    monkeypatch.setattr(analyze, "split", lambda duration_s, workers: [(None, 1.0), (1.0, None)])
+    monkeypatch.setattr(analyze, "_track", recorded)
+    parts, info = analyze_video(clip("legraise_supine_dk1.mp4"), "straight_leg_raise", workers=2)
+    assert len(starts) >= 3 and starts[:2] == [0.0, 1.0] and all(1.0 + 2.0 < t < info.duration_s for t in starts[2:])
+    assert np.array_equal(one.poses.t_s, parts.poses.t_s) and info.frames == len(one.poses)
+    assert np.allclose(one.poses.image, parts.poses.image, equal_nan=True, atol=1e-6)
+    assert [(r.start_s, r.end_s, r.faults) for r in one.result.reps] == \
+        [(r.start_s, r.end_s, r.faults) for r in parts.result.reps]
+
+
 @pytest.mark.parametrize("name", ["legraise_supine_dk1.mp4", "legraise_supine_dk2.mp4"])
 def test_leg_raise_count_matches_label(analysed, name):
     analysis, info = analysed(name, "straight_leg_raise")
