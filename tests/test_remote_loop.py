@@ -65,13 +65,29 @@ def choose_password(page, old, new):
 
 
 def add_patient(page, username, name, password):
-    """The therapist's "Add a patient" form filled and sent: the patient's first password, set by the therapist."""
-    page.get_by_text("Add a patient").click()
-    page.get_by_label("Patient's username").fill(username)
-    page.get_by_label("Name", exact=True).fill(name)
-    page.get_by_role("textbox", name="First password (give it to the patient)").fill(password)
-    page.get_by_role("button", name="Add patient").click()
+    """The therapist's "Add a patient" form filled and sent: the patient's first password, set by the therapist.
+    A form sent while the page is still running can be lost (a loaded CI machine), so it is sent again until
+    the page says the patient was added."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    added = page.get_by_text(f"Added {name}.")
+    send = page.get_by_role("button", name="Add patient")
     idle(page)
+    for _ in range(3):
+        if not send.is_visible():
+            page.get_by_text("Add a patient").click()
+        page.get_by_label("Patient's username").fill(username)
+        page.get_by_label("Name", exact=True).fill(name)
+        page.get_by_role("textbox", name="First password (give it to the patient)").fill(password)
+        send.click()
+        idle(page)
+        try:
+            added.wait_for(timeout=20_000)
+            return
+        except PlaywrightTimeout:
+            if page.get_by_text(f"{name} ({username})").count():  # added, and the page has moved on
+                return
+    assert added.count() == 1, f"the page never said {name} was added"
 
 
 def test_remote_loop(browser, clinic_server):
