@@ -34,6 +34,9 @@ def inclination_deg(lower: np.ndarray, upper: np.ndarray) -> float:
     return float(np.degrees(np.arctan2(abs(d[0]), -d[1])))
 
 
+SIDE_ON_SPREAD, FRONT_ON_SPREAD = 0.25, 0.45  # shoulder spread ÷ torso below which the view is side-on, above front-on
+
+
 @dataclass(frozen=True, slots=True)
 class Kinematics:
     """One frame's measurements. NaN where the landmarks were not usable."""
@@ -108,9 +111,9 @@ class Kinematics:
         """Camera view from the shoulder spread: side-on when the shoulders overlap."""
         if not np.isfinite(self.shoulder_spread):
             return None
-        if self.shoulder_spread < 0.25:
+        if self.shoulder_spread < SIDE_ON_SPREAD:
             return "side"
-        return "front" if self.shoulder_spread > 0.45 else "oblique"
+        return "front" if self.shoulder_spread > FRONT_ON_SPREAD else "oblique"
 
 
 SMOOTHED_FIELDS = tuple(

@@ -5,7 +5,10 @@ a foot's). A physical leg moves continuously, so each leg is tracked by continui
 ways to pair the hips, the knees and the feet (ankle, heel and toes move together) with the two tracked
 legs, the one that moves the legs least (image and world landmarks, weighted by visibility), keeps each
 thigh and shin its usual length and makes them shortest wins. Offline each leg keeps the name MediaPipe
-gave it in most frames; live, the name it had when the person came into view.
+gave it in most frames of a stretch; live, the name it had when the person came into view. A stretch ends
+where continuity cannot tell the legs apart while MediaPipe can: facing the camera (MediaPipe tells left
+from right by the body's front), the legs passing so close that swapping their names moves them less than
+they moved themselves.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Literal
 
 import numpy as np
 
+from .kinematics import FRONT_ON_SPREAD
 from .pose import Pose, PoseSeries
 
 Side = Literal["left", "right"]
@@ -79,6 +83,7 @@ class LegTracker:
     def __init__(self, width: int, height: int):
         self.size = (width, height)
         self.restarted = True  # the latest frame began a new track (first frame, after a gap or a cut)
+        self.unsure = False  # the latest frame's leg names rest on MediaPipe's alone (see the module docstring)
         self._t, self._torso = -np.inf, np.nan
         self._recent: deque[np.ndarray] = deque(maxlen=len(MEMORY))  # tracked leg points, newest first
         self._bones: deque[np.ndarray] = deque(maxlen=BONE_HISTORY)  # recent (thigh, shin) ÷ torso, either leg
@@ -91,13 +96,16 @@ class LegTracker:
         if self.restarted:  # no past to follow: MediaPipe's labels
             self._recent.clear()
             self._bones.clear()
-            cost = np.zeros(len(COMBINATIONS))
+            moved = cost = np.zeros(len(COMBINATIONS))
         else:
-            cost = BONE_WEIGHT * np.nansum((bones - np.tile(_typical(self._bones), 2)) ** 2, axis=1) \
+            moved = sum(memory * np.sum(weights * np.sum((points - before) ** 2, axis=2), axis=1)
+                        for memory, before in zip(MEMORY, self._recent))
+            cost = moved + BONE_WEIGHT * np.nansum((bones - np.tile(_typical(self._bones), 2)) ** 2, axis=1) \
                 + SHORT_WEIGHT * np.nansum(bones, axis=1)
-            for memory, before in zip(MEMORY, self._recent):
-                cost += memory * np.sum(weights * np.sum((points - before) ** 2, axis=2), axis=1)
         best = int(np.argmin(cost))  # on a tie, the first: MediaPipe's own labels
+        renamed = len(COMBINATIONS) - 1 - best  # the same legs, each with the other's name
+        self.unsure = bool(not self.restarted and moved[renamed] - moved[best] < moved[best]
+                           and shoulder_spread(pose.image, *self.size, torso) > FRONT_ON_SPREAD)
         self._t, self._torso = pose.t_s, torso
         self._recent.appendleft(points[best])
         self._bones.extend(bones[best].reshape(2, 2))
@@ -108,6 +116,12 @@ class LegTracker:
         if pose is None:
             return None
         return relabel(pose, self.assignment(pose))
+
+
+def shoulder_spread(image: np.ndarray, width: int, height: int, torso: float) -> float:
+    """Shoulder to shoulder in torso lengths (as kinematics measures it): wide when facing the camera."""
+    pixels = image[[11, 12], :2].astype(np.float64) * (width, height)
+    return float(np.linalg.norm(pixels[0] - pixels[1])) / torso
 
 
 def torso_px(image: np.ndarray, width: int, height: int) -> float:
@@ -130,14 +144,14 @@ def relabel(pose: Pose, swapped: tuple[bool, ...]) -> Pose:
 
 def track_series(series: PoseSeries) -> PoseSeries:
     """A whole recording with stable leg labels: tracked as live, then, the whole recording being known, each
-    tracked hip, knee and foot of each track (a run of frames with a person) takes the name MediaPipe gave it
-    in most of the track's frames, weighted by how well it was seen."""
+    tracked hip, knee and foot of each stretch (frames with a person, followed by continuity) takes the name
+    MediaPipe gave it in most of the stretch's frames, weighted by how well it was seen."""
     tracker = LegTracker(series.width, series.height)
     swaps = np.zeros((len(series), len(PARTS)), bool)
     track, n = np.full(len(series), -1), -1
     for i in np.flatnonzero(series.people > 0):
         swaps[i] = tracker.assignment(series.pose(i))
-        n += tracker.restarted
+        n += tracker.restarted or tracker.unsure
         track[i] = n
     for n in range(n + 1):
         mine = track == n
