@@ -4,11 +4,10 @@ The server's threads share one interpreter lock, and its event loop needs it aft
 with the coaching and the uploads' analyses on threads of the server, four live pages and two uploads on two
 cores left the loop seconds behind its sockets (tests/test_several_patients.py). Their work runs here instead.
 
-`start(module)` runs `python -m module FD NICE` with one end of a pipe inherited as FD (a fresh interpreter, not
+`start(module)` runs `python -m module FD` with one end of a pipe inherited as FD (a fresh interpreter, not
 multiprocessing's spawn, which would import the server's main module, Streamlit, into every child); the
 module's main takes its end with `parent()`, which also ends the child when the server is gone.
-`call(function, *args)` runs one function there, its progress reported back as it goes; `nice=BACKGROUND`
-runs it behind the live pages' coaching on the same cores.
+`call(function, *args)` runs one function there, its progress reported back as it goes.
 """
 
 from __future__ import annotations
@@ -25,18 +24,15 @@ from multiprocessing.connection import Connection
 from .errors import FormcheckError
 
 
-BACKGROUND = 10  # niceness of work no one watches frame by frame (an upload): live coaching gets the cores first
-
-
 class ChildGone(FormcheckError):
     """A child process ended without its answer."""
 
 
-def start(module: str, nice: int = 0) -> tuple[Connection, subprocess.Popen]:
-    """`python -m module FD NICE` and our end of its pipe."""
+def start(module: str) -> tuple[Connection, subprocess.Popen]:
+    """`python -m module FD` and our end of its pipe."""
     ours, theirs = Pipe()
-    child = subprocess.Popen([sys.executable, "-m", module, str(theirs.fileno()), str(nice)],
-                             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
+    child = subprocess.Popen([sys.executable, "-m", module, str(theirs.fileno())], pass_fds=[theirs.fileno()],
+                             stdin=subprocess.DEVNULL)
     theirs.close()
     return ours, child
 
@@ -52,10 +48,8 @@ def stop(conn: Connection, child: subprocess.Popen, wait_s: float = 5.0) -> None
 
 
 def parent() -> Connection:
-    """In the child: its end of the pipe, at the niceness asked for (every thread started after inherits it).
-    The child ends itself once its server has gone (a killed server cannot tell it to), checked twice a
-    second, whatever it is doing."""
-    os.nice(int(sys.argv[2]))
+    """In the child: its end of the pipe. The child ends itself once its server has gone (a killed server
+    cannot tell it to), checked twice a second, whatever it is doing."""
     server = os.getppid()
 
     def watch() -> None:
@@ -67,10 +61,10 @@ def parent() -> Connection:
     return Connection(int(sys.argv[1]))
 
 
-def call(function, *args, progress=None, nice: int = 0):
-    """`function(*args, progress=…)` in a child at niceness `nice`: its result, or the FormcheckError it raised;
-    its progress calls (done, total) are made here, in order, while it runs."""
-    conn, child = start(__name__, nice)
+def call(function, *args, progress=None):
+    """`function(*args, progress=…)` in a child: its result, or the FormcheckError it raised; its progress
+    calls (done, total) are made here, in order, while it runs."""
+    conn, child = start(__name__)
     try:
         conn.send((function.__module__, function.__name__, args))
         while True:

@@ -34,32 +34,6 @@ def test_an_uploads_review_in_a_child_gives_the_result_and_its_progress(tmp_path
     assert seen and seen == sorted(seen) and seen[-1][0] == seen[-1][1]  # progress in order, up to done
 
 
-def _niceness_of_threads(pid: int) -> set[int]:
-    """The nice value of every thread of process `pid` (field 19 of each /proc task stat)."""
-    return {int(open(f"/proc/{pid}/task/{t}/stat").read().rsplit(")", 1)[1].split()[16])
-            for t in os.listdir(f"/proc/{pid}/task")}
-
-
-def _children() -> list[int]:
-    return [int(p) for t in os.listdir("/proc/self/task")
-            for p in open(f"/proc/self/task/{t}/children").read().split()]
-
-
-def test_an_upload_in_a_child_runs_every_thread_behind_the_live_coaching(tmp_path):
-    """The page runs uploads at child.BACKGROUND niceness: all the child's threads (the analysis's trackers and
-    MediaPipe's own, started after the call) have it, while this process keeps its own."""
-    seen = []
-
-    def progress(done, total):
-        if done and not seen:
-            seen.extend(_niceness_of_threads(pid) for pid in _children())
-
-    child.call(review_upload, clip("legraise_supine_dk2.mp4"), "straight_leg_raise", None,
-               tmp_path / "annotated.mp4", "raises.mp4", progress=progress, nice=child.BACKGROUND)
-    own = os.nice(0)
-    assert seen and all(levels == {own + child.BACKGROUND} for levels in seen), (own, seen)
-
-
 def test_a_clear_error_in_the_child_is_raised_here(tmp_path):
     text = tmp_path / "notes.mp4"
     text.write_text("not a video")

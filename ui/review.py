@@ -33,8 +33,7 @@ def end_unused_coach() -> None:
 
 def here(video: Path, exercise: str, params: dict | None, name: str, tmp: Path):
     """(Review, annotated clip) analysed on this server, in a child process (the server's own keeps its
-    interpreter lock for the live video) behind the live pages' coaching, at most FORMCHECK_MAX_ANALYSES at
-    once (Busy beyond)."""
+    interpreter lock for the live video), at most FORMCHECK_MAX_ANALYSES at once (Busy beyond)."""
     from formcheck import child
     from formcheck.review import review_upload
 
@@ -42,8 +41,7 @@ def here(video: Path, exercise: str, params: dict | None, name: str, tmp: Path):
         bar = st.progress(0.0, text="Analysing …")
         try:
             review = child.call(review_upload, video, exercise, params, tmp / "annotated.mp4", name,
-                                progress=lambda d, t: bar.progress(min(1.0, d / max(t, 1)), text="Analysing …"),
-                                nice=child.BACKGROUND)
+                                progress=lambda d, t: bar.progress(min(1.0, d / max(t, 1)), text="Analysing …"))
         finally:
             bar.empty()
     return review, (tmp / "annotated.mp4").read_bytes()
