@@ -3,10 +3,11 @@ labels-dev.json) and the clips the README names by their description, through th
 default pose model), judged against what each label says. Prints one Markdown table (media, what the label
 says, what formcheck said, right or wrong) and "N of M right": the README's accuracy table is this output.
 
-    python benchmarks/accuracy.py [--only NAME ...] [--markdown] [--no-steady-rate]
+    python benchmarks/accuracy.py [--only NAME ...] [--markdown] [--no-every-frame]
 
-Each clip is analysed twice in the run: as formcheck does by default, over every frame (the table), and at the
-steady rate of `formcheck analyze --fps 15` (ANALYSIS_FPS); the lines under the table say what differs.
+Each clip is analysed twice in the run: as formcheck does by default, at the steady rate of 15 frames a second
+(ANALYSIS_FPS: the table), and over every frame (`formcheck analyze --every-frame`, what it did before); the
+lines under the table say what differs.
 
 A measurement, not a test: wrong rows are reported, not failed on. The exit code is non-zero only when
 something crashed (an analysis that raised is reported as an error row, then the script exits with 1).
@@ -319,13 +320,13 @@ def cases(known) -> list[Case]:
     return out
 
 
-def analyse(case: Case, steady: bool = False) -> Outcome:
+def analyse(case: Case, every_frame: bool = False) -> Outcome:
     from formcheck.analyze import ANALYSIS_FPS, analyze_photo, analyze_video
 
     if case.photo:
         analysis, _ = analyze_photo(case.path, case.exercise)
     else:
-        analysis, _ = analyze_video(case.path, case.exercise, fps=ANALYSIS_FPS if steady else None)
+        analysis, _ = analyze_video(case.path, case.exercise, fps=None if every_frame else ANALYSIS_FPS)
     return Outcome.of(analysis.result)
 
 
@@ -357,48 +358,48 @@ def main(argv=None) -> int:
     parser.add_argument("--only", action="append", metavar="NAME",
                         help="run only the media whose name contains NAME (repeatable)")
     parser.add_argument("--markdown", action="store_true", default=True, help="print a Markdown table (default)")
-    parser.add_argument("--no-steady-rate", dest="steady", action="store_false",
-                        help="skip the second analysis of each clip at the steady rate")
+    parser.add_argument("--no-every-frame", dest="every_frame", action="store_false",
+                        help="skip the second analysis of each clip over every frame")
     args = parser.parse_args(argv)
     from formcheck.exercises import CATALOGUE
 
     chosen = [c for c in cases(CATALOGUE) if not args.only or any(n in c.media for n in args.only)]
-    rows, steady, crashed = [], {}, False
+    rows, every, crashed = [], {}, False
     for i, case in enumerate(chosen, 1):
         print(f"[{i}/{len(chosen)}] {case.media} ...", file=sys.stderr, flush=True)
         if case.exercise is None:
             rows.append(row(case, None))
             continue
-        for at_rate in (False, True) if args.steady and not case.photo else (False,):
+        for all_frames in (False, True) if args.every_frame and not case.photo else (False,):
             t0 = time.perf_counter()
             try:
-                found = row(case, analyse(case, at_rate))
+                found = row(case, analyse(case, all_frames))
             except Exception as exc:  # noqa: BLE001 -- a crash is reported in its row and in the exit code
                 traceback.print_exc()
                 found = row(case, None, f"{type(exc).__name__}: {exc}")
                 crashed = True
-            if at_rate:
-                steady[len(rows) - 1] = found
+            if all_frames:
+                every[len(rows) - 1] = found
             else:
                 rows.append(found)
-            print(f"    {'steady rate' if at_rate else 'every frame'} {time.perf_counter() - t0:.1f} s: "
+            print(f"    {'every frame' if all_frames else 'steady rate'} {time.perf_counter() - t0:.1f} s: "
                   f"{found[3]}", file=sys.stderr, flush=True)
     print(markdown(rows))
-    if steady:
-        print(compared(rows, steady))
+    if every:
+        print(compared(rows, every))
     return 1 if crashed else 0
 
 
-def compared(rows: list[tuple], steady: dict[int, tuple]) -> str:
-    """The verdicts at the steady rate against those over every frame (the table), in the same run: right or
+def compared(rows: list[tuple], every: dict[int, tuple]) -> str:
+    """The verdicts over every frame against those at the steady rate (the table), in the same run: right or
     wrong the same, and where the details of what was found differ."""
-    flipped = [i for i in sorted(steady) if (steady[i][3] == "right") != (rows[i][3] == "right")]
-    detail = [i for i in sorted(steady) if i not in flipped and steady[i][2:] != rows[i][2:]]
-    right = sum(steady[i][3] == "right" for i in steady)
-    lines = ["", f"At the steady rate (`--fps 15`): {right} of {len(steady)} clips right; right or wrong the same as "
-             f"over every frame on {len(steady) - len(flipped)} of {len(steady)} clips."]
-    lines += [f"- verdict changed: {rows[i][0]}: every frame {rows[i][3]}, steady rate {steady[i][3]}" for i in flipped]
-    lines += [f"- same verdict, other details: {rows[i][0]}: every frame {rows[i][2]}; steady rate {steady[i][2]}"
+    flipped = [i for i in sorted(every) if (every[i][3] == "right") != (rows[i][3] == "right")]
+    detail = [i for i in sorted(every) if i not in flipped and every[i][2:] != rows[i][2:]]
+    right = sum(every[i][3] == "right" for i in every)
+    lines = ["", f"Over every frame (`--every-frame`): {right} of {len(every)} clips right; right or wrong the same "
+             f"as at the steady rate on {len(every) - len(flipped)} of {len(every)} clips."]
+    lines += [f"- verdict changed: {rows[i][0]}: steady rate {rows[i][3]}, every frame {every[i][3]}" for i in flipped]
+    lines += [f"- same verdict, other details: {rows[i][0]}: steady rate {rows[i][2]}; every frame {every[i][2]}"
               for i in detail]
     return "\n".join(lines)
 

@@ -6,9 +6,10 @@ noise, and a test cannot say what "fast enough" means; a ratio to the bare model
   speed   on a 101-s 720p real clip (treepose_howcast.mp4, 24 fps), alternating runs (--repeat N, medians):
             bare      read_frames + a plain mediapipe PoseLandmarker calling detect_for_video on every frame in
                       one loop, nothing else: one landmarker over the whole clip
-            one pass  analyze_video(workers=1, fps=ANALYSIS_FPS) + report: the steady rate, decoding
+            one pass  analyze_video(workers=1) + report: formcheck's steady rate (ANALYSIS_FPS), decoding
                       ahead in a thread, pose, kinematics, smoothing, checker
-            parallel  analyze_video(workers=cores) + report: the same, the clip split into parts tracked at once
+            parallel  analyze_video() + report, as `formcheck analyze`: the same, the clip split into one part
+                      per core, tracked at once
                       (target >= 2.8x faster than bare on 2 cores), and a check that its reps, holds and
                       faults equal the one pass
           all timings include creating (and closing) the landmarker(s); a bare warm-up run is untimed.

@@ -53,17 +53,17 @@ def check_limits(path: str | Path, info: VideoInfo) -> None:
                          "export it at a lower resolution")
 
 
-# A steady rate an upload may be tracked at (`fps=ANALYSIS_FPS`, `formcheck analyze --fps 15`): rehab movements
-# are slow (a rep lasts 0.8 s or more, a touch-down 0.15 s or more), so 15 frames a second see every event in 2
-# frames or more. Not the default: the leg tracker lost a walking lunge at it (README, "Speed").
+# The steady rate uploads are tracked at (`formcheck analyze --every-frame`, `fps=None`: every frame): rehab
+# movements are slow (a rep lasts 0.8 s or more, a touch-down 0.15 s or more), so 15 frames a second see every
+# event in 2 frames or more.
 ANALYSIS_FPS = 15.0
 
 
 def analyze_video(path: str | Path, exercise: str, params: dict | None = None,
                   variant: str = models.DEFAULT_VARIANT, progress: Progress | None = None,
-                  workers: int | None = None, fps: float | None = None) -> tuple[Analysis, VideoInfo]:
-    """The whole clip at a steady `fps` (None: every frame), tracked in consecutive parts by up to `workers`
-    landmarkers at once (default: one per core).
+                  workers: int | None = None, fps: float | None = ANALYSIS_FPS) -> tuple[Analysis, VideoInfo]:
+    """The whole clip at a steady `fps` (every frame of a slower source; None: every frame), tracked in
+    consecutive parts by up to `workers` landmarkers at once (default: one per core).
 
     Each part has its own landmarker that starts WARMUP_S before the part (those poses are only for the
     tracker), so the merged series reads as one pass; the session then judges it in time order."""

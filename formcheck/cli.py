@@ -58,7 +58,7 @@ def _progress(label: str, quiet: bool):
 
 
 def cmd_analyze(args) -> int:
-    from .analyze import analyze_photo, analyze_video, write_annotated, write_annotated_photo
+    from .analyze import ANALYSIS_FPS, analyze_photo, analyze_video, write_annotated, write_annotated_photo
     from .video import is_image_path
     from .files import write_atomic
     from .report import build_report, frames_csv, report_json
@@ -74,7 +74,8 @@ def cmd_analyze(args) -> int:
         update, close = _progress("analysing", args.quiet)
         try:
             analysis, info = analyze_video(video, args.exercise, parse_overrides(args.set), args.model, update,
-                                           workers=args.workers, fps=args.fps)
+                                           workers=args.workers,
+                                           fps=None if args.every_frame else args.fps or ANALYSIS_FPS)
         finally:
             close()
     report = build_report(analysis, info, args.model)
@@ -262,8 +263,10 @@ def parser() -> argparse.ArgumentParser:
     _analysis_arguments(a, "a video file, or a still photo (.jpg/.png) of a held position")
     a.add_argument("--workers", type=_positive_int, metavar="N",
                    help="track N parts of the video at once (default: one per CPU core; 1 = a single pass)")
-    a.add_argument("--fps", type=_positive_int, metavar="N",
-                   help="track a steady N frames a second (every frame of a slower source; default: every frame)")
+    rate = a.add_mutually_exclusive_group()
+    rate.add_argument("--fps", type=_positive_int, metavar="N",
+                      help="track a steady N frames a second (every frame of a slower source; default 15)")
+    rate.add_argument("--every-frame", action="store_true", help="track every frame of the video (slower)")
     a.set_defaults(func=cmd_analyze)
     q = sub.add_parser("submit", help="queue the analysis of a video for a worker and wait for its report "
                                       "(needs FORMCHECK_BROKER_URL)")

@@ -48,7 +48,8 @@ def test_parts_tracked_at_once_equal_one_pass(name, exercise, workers):
 
 def test_a_tracker_done_early_takes_over_half_of_the_rest_and_the_landmarks_still_equal_one_pass(monkeypatch):
     """A first part of 1 s ends long before the second (13 s): its tracker takes over the second half of what is
-    left; every frame is still tracked once, and the merged landmarks and reps are those of a single pass."""
+    left; every frame of the steady rate is still tracked once, and the merged landmarks and reps are those of
+    a single pass."""
     import formcheck.analyze as analyze
 
     one, _ = analyze_video(clip("legraise_supine_dk1.mp4"), "straight_leg_raise", workers=1)
@@ -62,7 +63,7 @@ def test_a_tracker_done_early_takes_over_half_of_the_rest_and_the_landmarks_stil
     monkeypatch.setattr(analyze, "_track", recorded)
     parts, info = analyze_video(clip("legraise_supine_dk1.mp4"), "straight_leg_raise", workers=2)
     assert len(starts) >= 3 and starts[:2] == [0.0, 1.0] and all(1.0 + 2.0 < t < info.duration_s for t in starts[2:])
-    assert np.array_equal(one.poses.t_s, parts.poses.t_s) and info.frames == len(one.poses)
+    assert np.array_equal(one.poses.t_s, parts.poses.t_s) and info.frames == 305  # every frame counted
     assert np.allclose(one.poses.image, parts.poses.image, equal_nan=True, atol=1e-6)
     assert [(r.start_s, r.end_s, r.faults) for r in one.result.reps] == \
         [(r.start_s, r.end_s, r.faults) for r in parts.result.reps]
@@ -126,9 +127,10 @@ def formcheck(*args):
 
 
 def test_cli_writes_report_csv_and_browser_playable_video(tmp_path):
+    """`--every-frame`: all of dk2's 207 frames tracked, one CSV row each."""
     out = tmp_path / "r.json"
     run = formcheck("analyze", clip("legraise_supine_dk2.mp4"), "--exercise", "straight_leg_raise", "--json", out,
-                    "--csv", tmp_path / "f.csv", "--annotated", tmp_path / "a.mp4", "-q")
+                    "--csv", tmp_path / "f.csv", "--annotated", tmp_path / "a.mp4", "-q", "--every-frame")
     assert run.returncode == 0, run.stderr
     assert run.stderr == ""  # no native log noise, no warnings
     report = json.loads(out.read_text())
@@ -150,11 +152,11 @@ def test_cli_writes_report_csv_and_browser_playable_video(tmp_path):
         assert sum(1 for _ in container.decode(stream)) == 207
 
 
-def test_cli_at_a_steady_rate_tracks_fewer_frames_and_still_draws_every_one(tmp_path):
-    """`--fps 15` on dk2 (24 fps, 207 frames): 129 frames tracked (15 a second), the same 3 reps and the bent
-    knee, one CSV row per tracked frame, and the annotated video still has all 207 frames."""
+def test_cli_by_default_tracks_a_steady_rate_and_still_draws_every_frame(tmp_path):
+    """By default (15 frames a second) dk2 (24 fps, 207 frames): 129 frames tracked, the same 3 reps and the
+    bent knee, one CSV row per tracked frame, and the annotated video still has all 207 frames."""
     out = tmp_path / "r.json"
-    run = formcheck("analyze", clip("legraise_supine_dk2.mp4"), "--exercise", "straight_leg_raise", "--fps", "15",
+    run = formcheck("analyze", clip("legraise_supine_dk2.mp4"), "--exercise", "straight_leg_raise",
                     "--json", out, "--csv", tmp_path / "f.csv", "--annotated", tmp_path / "a.mp4", "-q")
     assert run.returncode == 0, run.stderr
     report = json.loads(out.read_text())
