@@ -84,3 +84,10 @@ class Limit:
 
 LIVE = Limit("live coaches", "FORMCHECK_MAX_LIVE", 4)
 ANALYSES = Limit("analyses", "FORMCHECK_MAX_ANALYSES", 2)
+
+
+def fair_share(cores: int) -> int:
+    """The cores one analysis on this server may split its clip over: its share among the live coaches and
+    analyses running (itself included), at least one, so an upload next to live patients does not take the
+    cores from their coaching, and one alone on the server uses them all."""
+    return max(1, cores // max(1, LIVE.in_use + ANALYSES.in_use))

@@ -34,9 +34,10 @@ class Review:
 
 
 def review_upload(path: str | Path, exercise: str, params: dict | None, out: str | Path, name: str,
-                  progress: Progress | None = None) -> Review:
-    """Analyse the clip at `path` (shown to the patient as `name`) and write its annotated copy to `out`."""
-    analysis, info = analyze_video(path, exercise, params, progress=progress)
+                  workers: int | None = None, progress: Progress | None = None) -> Review:
+    """Analyse the clip at `path` (shown to the patient as `name`, split over `workers` cores) and write its
+    annotated copy to `out`."""
+    analysis, info = analyze_video(path, exercise, params, progress=progress, workers=workers)
     at = sorted({f.start_s for f in analysis.result.faults})[:MOMENTS]
     pictures = write_annotated(path, analysis, out, capture_at=at)
     moments = [(_caption(analysis, t), png(rgb)) for t, rgb in pictures.items()]

@@ -546,6 +546,16 @@ def test_limits_refuse_past_capacity_with_a_clear_message(monkeypatch):
     assert (limits.LIVE.capacity, limits.ANALYSES.setting) == (0, "FORMCHECK_MAX_ANALYSES")
 
 
+def test_an_upload_splits_only_its_share_of_the_cores():
+    """Alone on a 2-core server an analysis splits its clip over both cores; next to live coaches and another
+    analysis it takes one, so the live patients' coaching keeps the rest."""
+    with limits.ANALYSES.take():
+        assert limits.fair_share(2) == 2 and limits.fair_share(8) == 8
+        with limits.ANALYSES.take(), limits.LIVE.take(), limits.LIVE.take():
+            assert limits.fair_share(2) == 1 and limits.fair_share(8) == 2
+    assert limits.fair_share(2) == 2  # nothing running: the whole machine
+
+
 # --- migration ----------------------------------------------------------------------------------------------------
 def test_accounts_from_before_0004_stay_usable(db_url):
     from argon2 import PasswordHasher

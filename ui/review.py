@@ -11,7 +11,7 @@ from formcheck import jobs
 from formcheck.errors import FormcheckError
 from formcheck.exercises import CATALOGUE
 from formcheck.files import scratch_dir
-from formcheck.limits import ANALYSES, Busy
+from formcheck.limits import ANALYSES, Busy, fair_share
 from ui.common import offer_save, show_tables
 from ui.state import chosen_variant, page_state
 
@@ -33,14 +33,17 @@ def end_unused_coach() -> None:
 
 def here(video: Path, exercise: str, params: dict | None, name: str, tmp: Path):
     """(Review, annotated clip) analysed on this server, in a child process (the server's own keeps its
-    interpreter lock for the live video), at most FORMCHECK_MAX_ANALYSES at once (Busy beyond)."""
+    interpreter lock for the live video) over its fair share of the cores, at most FORMCHECK_MAX_ANALYSES at once
+    (Busy beyond)."""
     from formcheck import child
+    from formcheck.analyze import available_cores
     from formcheck.review import review_upload
 
     with ANALYSES.take():
         bar = st.progress(0.0, text="Analysing …")
         try:
             review = child.call(review_upload, video, exercise, params, tmp / "annotated.mp4", name,
+                                fair_share(available_cores()),
                                 progress=lambda d, t: bar.progress(min(1.0, d / max(t, 1)), text="Analysing …"))
         finally:
             bar.empty()
