@@ -1,3 +1,5 @@
 """The landmark path of the live page: the patient's browser runs the pose model and sends landmarks, the server's
-checkers judge them (formcheck/live.py, LandmarkCoach). No Streamlit or sockets in this package's pure parts:
-`wire` (the frame message and the reply) and `gate` (one stream's rules across frames)."""
+checkers judge them (formcheck/live.py, LandmarkCoach). Pure parts, no Streamlit or sockets: `wire` (the frame
+message and the reply) and `gate` (one stream's rules across frames). On the server: `channel` (the tokens and
+the socket), `routes` (the socket, the browser's runtime and model, on Streamlit's server) and `csp` (the policy
+that keeps the page to its own origin)."""
