@@ -243,7 +243,8 @@ def test_landmarks_that_crossed_the_wire_are_judged_as_the_camera_path_judges_th
         sizes.append(len(json.dumps(reply(sent.seq, snap), separators=(",", ":")).encode()))
     assert gate.accepted == len(series) and not gate.dropped
     same_analysis(camera.finish(), browser.finish(), presence=False)
-    assert np.median(sizes) <= 250 and max(sizes) <= 320  # a typical reply ~200 bytes; a long cue said aloud more
+    # a reply in a set ~200 bytes; the countdown's and the rest's carry their message, a long cue said aloud more
+    assert np.median(sizes) <= 300 and max(sizes) <= 380
 
 
 def test_a_mask_that_crossed_the_wire_gives_the_same_back_outline():
@@ -279,7 +280,8 @@ def test_the_reply_carries_what_the_page_draws_as_small_json():
     assert {r["tone"] for r in replies} >= {"scoring", "fault"}
     last = replies[-1]
     assert last["seq"] == len(series) - 1 and last["counter"] == "3 / 10" and last["set"] == "1 of 3"
-    assert last["phase"] == "set" and last["banner"] is None and last["limit"] is False
+    assert last["phase"] == "set" and last["banner"] is None and last["limit"] is False and "message" not in last
+    assert replies[0]["message"] == "Get into position: counting starts in 2 s"
     assert replies[0]["banner"] == "Starting in 2" and replies[0]["say"] == [1, "Get into position. Counting "
                                                                                 "starts in 2 seconds"]
     assert all(isinstance(v, int) for r in replies for v in r["angles"].values())

@@ -156,9 +156,10 @@ def _encode_mask(mask: np.ndarray) -> bytes:
 
 
 def reply(seq: int, snap: LiveSnapshot) -> dict:
-    """What the page draws after a frame (colours, counter, set, phase, banner, cue, the latest cue to say), in
-    a dict sent as compact JSON: about 200 bytes for a typical frame."""
+    """What the page draws after a frame (colours, counter, set, phase, its message and banner, cue, the latest
+    cue to say), in a dict sent as compact JSON: about 250 bytes for a typical frame."""
     status = snap.workout
+    message = status.message if status else None  # outside a set only: the key is left out during one
     return {
         "seq": seq,
         "tone": tone(snap.scoring, snap.faults),
@@ -171,4 +172,4 @@ def reply(seq: int, snap: LiveSnapshot) -> dict:
         "say": list(snap.spoken) if snap.spoken else None,
         "angles": {name: round(v) for name, v in snap.angles.items() if v is not None and math.isfinite(v)},
         "limit": snap.limit_reached,
-    }
+    } | ({"message": message} if message else {})
