@@ -8,28 +8,15 @@ FORMCHECK_ICE_SERVERS to a JSON list of ICE servers (e.g. a TURN server) for pat
 
 from __future__ import annotations
 
-import json
-
 import streamlit as st
 
 from formcheck import safety
 from formcheck.exercises import CATALOGUE
 from formcheck.exercises.rules import REFUSAL_CUES
 from formcheck.workout import COUNTDOWN, REST, SET, WorkoutPlan, set_rows, start_status
+from ui import page_actions
 from ui.common import clinic, offer_save, show_tables
 from ui.state import LiveSummary, W, chosen_variant, page_state
-
-# In the main page (not an iframe): scroll to the top when the workout view comes up, so the camera fills the
-# first screen even when START was pressed further down (a phone).
-SCROLL_TOP = """<script>{
-  for (const el of [document.querySelector('[data-testid="stMain"]'), document.scrollingElement])
-    el && el.scrollTo(0, 0);
-}</script>"""
-SCROLL_SUMMARY = """<script>{
-  const summary = document.querySelector('.st-key-workout-summary');
-  summary && summary.scrollIntoView({block: "start"});
-}</script>"""
-
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def demo_clip(exercise: str) -> bytes | None:
@@ -37,12 +24,6 @@ def demo_clip(exercise: str) -> bytes | None:
     from formcheck.replay import demo_gif
 
     return demo_gif(exercise)
-
-
-def speak(text: str, seq: int) -> None:
-    """Say a cue with the browser's speech synthesis (the component re-renders only for a new cue)."""
-    st.iframe(f"<script>/* cue {seq} */ window.speechSynthesis.speak("
-              f"new SpeechSynthesisUtterance({json.dumps(text)}));</script>")
 
 
 def how_to(exercise: str, plan: WorkoutPlan) -> None:
@@ -95,7 +76,7 @@ def status(coach, exercise: str, plan: WorkoutPlan, on: bool, voice: bool) -> No
                 st.info(FEW_FRAMES_CUE)
         if voice and snap.spoken and snap.spoken != s.spoken:
             s.spoken = snap.spoken
-            speak(snap.spoken[1], snap.spoken[0])
+            page_actions.say(snap.spoken[1], snap.spoken[0])
 
     show()
 
@@ -225,13 +206,20 @@ def live_section(exercise: str, params: dict | None, plan: WorkoutPlan) -> bool:
         if on and stop_button():
             stop_for_symptom(coach, exercise, plan)
         st.toggle("Speak the cues", value=True, key=W.VOICE, persist_state="page")
+    after_workout_view(top, on)
+    return on
+
+
+def after_workout_view(top, on: bool) -> None:
+    """Once the workout view comes up, the page's top (where the camera is, even when START was pressed further
+    down, on a phone); after STOP, the last workout's summary in `top`, scrolled to once."""
+    s = page_state()
     if on and not s.scrolled:
-        st.html(SCROLL_TOP, unsafe_allow_javascript=True)
+        page_actions.scroll_top()
     s.scrolled = on
     if s.summary is not None and not on:
         with top, st.container(key="workout-summary"):
             summary(s.summary)
         if not s.summary_shown:  # once, right after STOP: the table, not the page's top
-            st.html(SCROLL_SUMMARY, unsafe_allow_javascript=True)
+            page_actions.scroll_to(".st-key-workout-summary")
             s.summary_shown = True
-    return on
