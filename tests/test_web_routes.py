@@ -109,11 +109,27 @@ def test_a_bundle_not_prepared_is_a_503_and_a_request_never_prepares_one(client,
         routes.model_url("lite")
 
 
+@pytest.mark.parametrize("name", ["live.js", "pose_worker.js"])
+def test_the_live_pages_own_scripts_are_served_typed_and_revalidated(client, name):
+    got = client.get(f"{routes.STATIC_PATH}/{name}")
+    assert got.status_code == 200 and got.content == (routes.STATIC_DIR / name).read_bytes()
+    assert got.headers["content-type"] == "text/javascript; charset=utf-8"  # a module or worker: typed, or refused
+    assert got.headers["cache-control"] == "no-cache" and got.headers["etag"]  # they change with formcheck
+    assert client.get(f"{routes.STATIC_PATH}/../routes.py").status_code == 404
+
+
+def test_a_browser_sets_provenance_names_the_runtime_and_the_bundle_served(models_dir):
+    got = routes.provenance("full", 14.26, 3)
+    assert got == {"source": "browser", "library": models.TASKS_VISION, "model": "pose_landmarker_full",
+                   "model_sha256": models.sha256_of(BUNDLE), "delegate": "CPU", "frames_per_s": 14.3,
+                   "frames_dropped": 3}
+
+
 def test_no_route_is_under_a_prefix_streamlit_keeps():
     from streamlit.web.server.starlette.starlette_app import _RESERVED_ROUTE_PREFIXES
 
     paths = [route.path for route in routes.routes(TokenRegistry())]
-    assert paths == [routes.LIVE_PATH, routes.ASSETS_PATH, routes.MODEL_PATH]
+    assert paths == [routes.LIVE_PATH, routes.ASSETS_PATH, routes.STATIC_PATH, routes.MODEL_PATH]
     assert all(path.startswith("/formcheck/") and not path.startswith(_RESERVED_ROUTE_PREFIXES) for path in paths)
 
 

@@ -1,5 +1,5 @@
 """formcheck's own routes on Streamlit's server (serve.py's st.App): the landmark socket, the browser's pose
-runtime and the pose model bundle.
+runtime, the pose model bundle and the live page's own scripts (formcheck/web/static).
 
 Served from here and never from a CDN, so the page fetches nothing from another host and the browser runs the
 very bundle the server's Python verified. The runtime's folder carries its version and the model's URL its
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 
 import anyio
 from starlette.exceptions import HTTPException
@@ -25,8 +26,11 @@ from .channel import LiveChannel, TokenRegistry
 
 LIVE_PATH = "/formcheck/live"
 ASSETS_PATH = f"/formcheck/assets/{models.WEB_RUNTIME}"
+STATIC_PATH = "/formcheck/static"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 MODEL_PATH = "/formcheck/model/{variant}.task"
 IMMUTABLE = "public, max-age=31536000, immutable"
+DELEGATE = "CPU"  # the browser's model runs as Python's does: the same landmarks (a GPU's differ a little)
 
 
 def streamlit_session_alive(session_id: str) -> bool:
@@ -44,6 +48,7 @@ def routes(registry: TokenRegistry = REGISTRY) -> list[BaseRoute]:
     return [
         WebSocketRoute(LIVE_PATH, LiveChannel(registry).serve),
         Mount(ASSETS_PATH, app=RuntimeFiles(directory=models.web_runtime_dir(), check_dir=False)),
+        Mount(STATIC_PATH, app=PageFiles(directory=STATIC_DIR)),
         Route(MODEL_PATH, model_bundle, methods=["GET", "HEAD"]),
     ]
 
@@ -53,7 +58,7 @@ class RuntimeFiles(StaticFiles):
     module script or wasm with another type is refused), and cached for a year (its folder names the version)."""
 
     JS = "text/javascript; charset=utf-8"
-    TYPES = {".mjs": JS, ".js": JS, ".wasm": "application/wasm"}
+    TYPES = {".mjs": JS, ".js": JS, ".wasm": "application/wasm", ".css": "text/css; charset=utf-8"}
 
     async def check_config(self) -> None:
         """A runtime not prepared yet is a 404 (the page falls back to the server's pose), not a 500."""
@@ -64,6 +69,16 @@ class RuntimeFiles(StaticFiles):
         if response.status_code == 200:
             response.headers["content-type"] = self.TYPES.get(suffix, "application/octet-stream")
         response.headers["cache-control"] = IMMUTABLE
+        return response
+
+
+class PageFiles(RuntimeFiles):
+    """The live page's own scripts (live.js, pose_worker.js): typed as the runtime's, revalidated on every load
+    (they change with formcheck, under the same names)."""
+
+    def file_response(self, full_path, stat_result, scope, status_code: int = 200) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        response.headers["cache-control"] = "no-cache"
         return response
 
 
@@ -110,3 +125,12 @@ async def model_bundle(request: Request) -> Response:
         raise HTTPException(404)
     return FileResponse(path, media_type="application/octet-stream",
                         headers={"cache-control": IMMUTABLE if asked else "no-cache"})
+
+
+def provenance(variant: str, frames_per_s: float, dropped: int) -> dict:
+    """Where a live set's landmarks came from, for its stored report: the patient's browser, with the runtime
+    and the model bundle this server gave it (its sha256), the delegate, and how many frames a second the
+    checkers judged and how many the socket dropped."""
+    return {"source": "browser", "library": models.TASKS_VISION, "model": f"pose_landmarker_{variant}",
+            "model_sha256": verified_bundle(variant)[1], "delegate": DELEGATE, "frames_per_s": round(frames_per_s, 1),
+            "frames_dropped": dropped}
