@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import models
+from . import models, pause
 from .errors import FormcheckError
 from .exercises import CATALOGUE, make_checker
 from .overlay import draw
@@ -190,6 +190,8 @@ def _track(path, part: Part, parts: Parts, variant: str, masks: bool, cancel: th
                 continue
             outline = back_outline(pose, pose.mask) if pose is not None else None
             part.seen.append((frame.t_s, replace(pose, mask=None) if pose is not None else None, outline))
+            if len(part.seen) == 1:
+                pause.point("tracking")  # tests hold an analysis under way here (formcheck/pause.py)
 
 
 def analyze_photo(path: str | Path, exercise: str, params: dict | None = None,
@@ -232,6 +234,8 @@ def write_annotated(path: str | Path, analysis: Analysis, out: str | Path, progr
                 captured[wanted.pop(0)] = frame_rgb
             if progress:
                 progress(min(frame.index + 1, info.frames), info.frames)
+            if frame.index == info.frames // 2:
+                pause.point("annotating")  # tests hold a video half-written here (formcheck/pause.py)
     return captured
 
 

@@ -23,7 +23,7 @@ from multiprocessing.connection import Connection
 import av
 import numpy as np
 
-from . import child, models
+from . import child, models, pause
 from .exercises import CATALOGUE
 from .live import BEFORE_FIRST_FRAME, LiveCoach, LiveSet, LiveSnapshot
 from .pose import PoseEstimator
@@ -189,6 +189,7 @@ def serve(conn: Connection) -> None:
         frame = SharedFrame(reduction.recv_handle(conn))
     except (EOFError, OSError):
         return
+    pause.point("coach_start")  # tests hold a coach still starting here (formcheck/pause.py)
     spec = CATALOGUE[exercise]
     coach = LiveCoach(exercise, params, variant, estimator=PoseEstimator(variant, masks=spec.needs_mask), plan=plan)
     try:

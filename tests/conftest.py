@@ -54,6 +54,25 @@ def leg_raise_flexion(t: float, period: float = 3.0, top: float = 80.0, rest: fl
     return rest + (top - rest) * 0.5 * (1 - math.cos(2 * math.pi * t / period))
 
 
+# --- the suite's order and its inner loop ----------------------------------------------------------------
+
+# The longest modules start first, so that the two workers (pytest-xdist, --dist loadfile) end together.
+LONGEST_FIRST = ("test_several_patients", "test_server_crash", "test_jobs", "test_integration", "test_remote_loop",
+                 "test_accounts_page", "test_workout_page", "test_safety_page", "test_browser", "test_bad_input",
+                 "test_people_in_view")
+SLOW_MODULES = {"test_jobs"}  # slow without the real model: Celery workers on Redis, an S3 server
+
+
+def pytest_collection_modifyitems(config, items):
+    """`slow`: every integration test and SLOW_MODULES (`scripts/test -m "not slow"` is the inner loop); the
+    longest modules first (a stable sort: each module's tests stay together and in order)."""
+    for item in items:
+        if item.get_closest_marker("integration") or item.module.__name__ in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.module.__name__, len(rank)))
+
+
 # --- processes (a server and what it started) ----------------------------------------------------
 
 def stat_fields(path: str | Path) -> list[str]:
@@ -160,8 +179,9 @@ def camera(tmp_path_factory):
     return write_y4m(clip("legraise_supine_dk2.mp4"), tmp_path_factory.mktemp("cam") / "dk2.y4m")
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def browser(camera):
+    """One Chromium per test module (each new_page is a context of its own: no cookies or storage shared)."""
     from playwright.sync_api import sync_playwright
 
     assert Path(CHROMIUM).exists(), "Debian's chromium is not installed"

@@ -3,12 +3,12 @@ process, on a real clip with the real model, and a clear end when the child is g
 
 import gc
 import os
-import time
 
 import numpy as np
 import pytest
 
 from conftest import clip, ends_within
+from formcheck import coach_process, pause
 from formcheck.coach_process import PASSTHROUGH_FPS, CoachGone, CoachProcess
 from formcheck.live import LiveCoach
 from formcheck.video import read_frames
@@ -22,10 +22,31 @@ def camera():
     return [(f.rgb, f.t_s) for f in read_frames(clip("legraise_supine_dk2.mp4"))][::2]
 
 
-def test_a_coach_in_its_own_process_coaches_as_one_in_the_servers(camera):
+@pytest.fixture()
+def held(tmp_path, monkeypatch):
+    """Coaches' children started from here wait before loading their model (formcheck/pause.py) until the
+    test releases them: a coach still starting, whatever the machine's speed."""
+    folder = tmp_path / "pauses"
+    monkeypatch.setenv(pause.ENV, str(folder))
+    pause.hold(folder, "coach_start")
+    return folder
+
+
+class Clock:
+    """A clock the test moves (CoachProcess reads time.monotonic)."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def test_a_coach_in_its_own_process_coaches_as_one_in_the_servers(camera, held):
     here, there = LiveCoach("straight_leg_raise"), CoachProcess("straight_leg_raise")
     assert there.snapshot().frames == 0 and there.target == here.target
     assert there.process(*camera[0]) is camera[0][0]  # while the child starts, frames pass through as they are
+    pause.release(held, "coach_start")
     assert there.start(wait_s=60)
     counts = []
     for rgb, t_s in camera:
@@ -54,17 +75,19 @@ def test_a_set_without_frames_starts_no_process_or_ends_the_one_it_started():
     assert coach.finish() is None and ends_within(child, 15)
 
 
-def test_while_the_coach_starts_the_camera_goes_back_a_few_times_a_second(camera):
+def test_while_the_coach_starts_the_camera_goes_back_a_few_times_a_second(camera, held, monkeypatch):
     """Every frame sent back is encoded by the server and decoded by the browser: not at the camera's rate
-    for a coach that is still loading (tens of seconds on a loaded server)."""
+    for a coach that is still loading (tens of seconds on a loaded server). A 100-frames/s camera for 1 s."""
+    clock = Clock()
+    monkeypatch.setattr(coach_process, "time", clock)
     coach = CoachProcess("straight_leg_raise")
     rgb, t_s = camera[0]
     try:
-        back, started = [], time.monotonic()
-        while time.monotonic() - started < 1.0 and not coach._ready:
+        back = []
+        for _ in range(101):
             back.append(coach.process(rgb, t_s) is rgb)
-            time.sleep(0.01)
-        assert back[0] and sum(back) <= 1 + PASSTHROUGH_FPS * (time.monotonic() - started) and len(back) > 20
+            clock.now += 0.01
+        assert back[0] and PASSTHROUGH_FPS <= sum(back) <= 1 + PASSTHROUGH_FPS, back  # 5 a second, not 100
     finally:
         coach.finish()
 
@@ -104,7 +127,7 @@ def test_a_coach_dropped_without_finishing_ends_its_process(camera):
     assert ends_within(child, 15)
 
 
-def test_the_frame_callback_sends_the_drawn_frame_stamped_as_the_camera_frame(camera):
+def test_the_frame_callback_sends_the_drawn_frame_stamped_as_the_camera_frame(camera, held, monkeypatch):
     """What streamlit-webrtc calls (the page's and the live benchmark's callback): a camera VideoFrame in, a
     frame out with the camera frame's pts and time base: while the child starts, the camera as it is or
     nothing (None); once it is ready, the drawn frame, counted by the coach."""
@@ -115,12 +138,16 @@ def test_the_frame_callback_sends_the_drawn_frame_stamped_as_the_camera_frame(ca
     rgb, t_s = camera[0]
     frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
     frame.pts, frame.time_base = round(t_s * 90_000) + 9_000, Fraction(1, 90_000)
+    clock = Clock()
+    monkeypatch.setattr(coach_process, "time", clock)
     coach = CoachProcess("straight_leg_raise")
     try:
         passed = coach.process_video_frame(frame)  # starts the child; the camera goes back as it is
         assert (passed.pts, passed.time_base) == (frame.pts, frame.time_base)
         assert (passed.to_ndarray(format="rgb24") == rgb).all()
+        clock.now += 0.5 / PASSTHROUGH_FPS
         assert coach.process_video_frame(frame) is None  # within 1 / PASSTHROUGH_FPS: nothing new to send
+        pause.release(held, "coach_start")
         assert coach.start(wait_s=60)
         drawn = coach.process_video_frame(frame)
         assert (drawn.pts, drawn.time_base) == (frame.pts, frame.time_base) and coach.snapshot().frames == 1
