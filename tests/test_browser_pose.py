@@ -21,9 +21,9 @@ SERVE = REPO / "serve.py"
 IFRAME = 'iframe[title="streamlit_webrtc.component.webrtc_streamer"]'
 PATIENT = ("pat", "raise-both-legs-42")
 TELEMETRY = "odml.pa.googleapis.com"  # where tasks-vision posts its usage log (refused by the policy)
-# The speed check's floor for these tests: this shared 2-core machine runs other suites beside them, and they are
-# about the path, not its speed (the model's frames a second are printed).
-SLOW_MACHINE_FPS = "2"
+# No speed floor in these tests: they are about the path, not its speed, and must not fall back because the
+# machine is loaded (the model's frames a second are printed; benchmarks measure them).
+NO_SPEED_FLOOR = "0"
 
 
 def until(check, timeout_s: float, every_ms: int = 500, page=None):
@@ -68,7 +68,7 @@ def test_the_browsers_model_counts_the_reps_says_the_cues_and_nothing_leaves_thi
     assert (models.web_runtime_dir() / "vision_bundle.mjs").exists(), "run `formcheck models --browser` first"
     clinic, therapist, patient = clinic_db
     url, proc = start_server(tmp_path, script=SERVE, env={"FORMCHECK_LIVE_POSE": "auto",
-                                                          "FORMCHECK_BROWSER_MIN_FPS": SLOW_MACHINE_FPS})
+                                                          "FORMCHECK_BROWSER_MIN_FPS": NO_SPEED_FLOOR})
     try:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         requests = []
