@@ -209,6 +209,9 @@ def cmd_models(args) -> int:
     for variant in variants:
         path = models.ensure_model(variant)
         print(f"{variant}: {path} (sha256 {models.sha256_of(path)[:16]}…, verified)")
+    if args.browser:
+        folder = models.ensure_web_runtime()
+        print(f"browser runtime: {folder} ({len(models.WEB_RUNTIME_FILES)} files of {models.TASKS_VISION}, verified)")
     return 0
 
 
@@ -288,6 +291,8 @@ def parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_exercises)
     m = sub.add_parser("models", help="prepare and verify the pose model(s)")
     m.add_argument("--variant", default=models.DEFAULT_VARIANT, choices=(*models.VARIANTS, "all"))
+    m.add_argument("--browser", action="store_true",
+                   help="also prepare the browser's pose runtime (npm's tasks-vision module and wasm, in models/web)")
     m.set_defaults(func=cmd_models)
     adm = sub.add_parser("admin", help="manage this server's database: create a therapist (or admin), back it up")
     actions = adm.add_subparsers(dest="action", required=True)

@@ -4,7 +4,8 @@ The WebRTC frame callback runs on its own thread; the page reads the counters fr
 is the one object they share: every piece of state the page sees is copied out under a lock, so the page
 never reads half-updated counters. The session counts everything the camera sees; the coach's `Workout`
 (formcheck/workout.py) makes sets of it: a countdown, each set's count up to its target, a rest, the next
-set. No Streamlit here: the page (ui/live.py) wires it to streamlit-webrtc.
+set. No Streamlit here: the page (ui/live.py) wires it to streamlit-webrtc. Where the patient's browser finds
+the landmarks itself (formcheck/web), `LandmarkCoach` judges them: one judging step for both.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from . import models
 from .exercises import CATALOGUE
 from .exercises.records import FrameState
 from .overlay import draw
-from .pose import PoseEstimator
+from .pose import Pose, PoseEstimator
 from .session import Session
 from .workout import Workout, WorkoutPlan, WorkoutStatus, start_status
 
@@ -55,6 +56,7 @@ class LiveSnapshot:
     angles: dict[str, float] = field(default_factory=dict)
     limit_reached: bool = False  # the workout hit SET_LIMIT_S and records no more
     workout: WorkoutStatus | None = None  # the sets: countdown, this set's count, rest, every set so far
+    faults: tuple[str, ...] = ()  # the frame's faults shown (the colour: see exercises.records.tone)
 
 
 BEFORE_FIRST_FRAME = LiveSnapshot(frames=0, scoring=False, refusal=None, rep_count=0, holding=False, hold_s=0.0,
@@ -101,14 +103,15 @@ class LiveSet:
         return f"{status.set_index} / {self.plan.sets}"
 
 
-class LiveCoach(LiveSet):
-    """One browser session's coach: its own landmarker, session, overlay and cue limiter."""
+class LandmarkCoach(LiveSet):
+    """A live coach for landmarks found elsewhere (the patient's browser): it judges them and runs no model.
 
-    def __init__(self, exercise: str, params: dict | None = None, variant: str = models.DEFAULT_VARIANT,
-                 estimator: PoseEstimator | None = None, clock=time.monotonic, plan: WorkoutPlan | None = None):
+    Its `_judge` is the one judging step: `LiveCoach` below finds the landmarks itself, then judges them here."""
+
+    def __init__(self, exercise: str, width: int | None, height: int | None, params: dict | None = None,
+                 clock=time.monotonic, plan: WorkoutPlan | None = None):
         super().__init__(exercise, params, plan)
-        self.variant = variant
-        self._estimator = estimator
+        self.width, self.height = width, height  # the camera frame's size in pixels (None: from the first frame)
         self._session: Session | None = None
         self._lock = threading.Lock()  # guards what the page reads
         self._work = threading.Lock()  # one frame at a time; finish() waits for the frame in hand
@@ -128,39 +131,35 @@ class LiveCoach(LiveSet):
         self._times: list[float] = []  # recent frame arrival times (for fps)
         self._costs: list[float] = []  # recent processing times in seconds
 
-    def _ensure(self, width: int, height: int) -> None:
-        if self._estimator is None:
-            self._estimator = PoseEstimator(self.variant, masks=self.spec.needs_mask)
+    def add(self, pose: Pose | None, t_s: float) -> LiveSnapshot:
+        """One frame's landmarks (None: nobody found) judged; what the page shows after it."""
+        with self._work:
+            if not self._finished:
+                started = self._clock()
+                t_s = self._admit(t_s, self.width, self.height)
+                if not self._limit_reached:
+                    self._judge(pose, t_s, started)
+                    self._spent(started)
+        return self.snapshot()
+
+    def _admit(self, t_s: float, width: int, height: int) -> float:
+        """The frame's time, made strictly increasing (the session needs it); past SET_LIMIT_S, the limit is set."""
         if self._session is None:
             self._session = Session(self.exercise, width, height, self.params, live=True)
-
-    def process(self, rgb: np.ndarray, t_s: float) -> np.ndarray:
-        """One camera frame in, the same frame with the overlay out (the WebRTC callback's whole job)."""
-        with self._work:
-            if self._finished:
-                return rgb
-            return self._process(rgb, t_s)
-
-    def _process(self, rgb: np.ndarray, t_s: float) -> np.ndarray:
-        started = self._clock()
-        height, width = rgb.shape[:2]
-        self._ensure(width, height)
         if self._last_t is not None and t_s <= self._last_t:
-            t_s = self._last_t + 1e-3  # the session needs increasing time
+            t_s = self._last_t + 1e-3
         self._last_t = t_s
         self._t0 = t_s if self._t0 is None else self._t0
         if t_s - self._t0 > SET_LIMIT_S:
             with self._lock:
                 self._limit_reached = True
-            return draw(rgb, None, FrameState(t_s, scoring=False, cue=SET_LIMIT_CUE), self.spec, self.target)
-        pose = self._estimator.detect(rgb, t_s)
+        return t_s
+
+    def _judge(self, pose: Pose | None, t_s: float, now_s: float) -> tuple[FrameState, WorkoutStatus]:
+        """The judging step: session, workout, cue limiter, the page's state. `now_s`: the clock, for the cues."""
         raw = self._session.add(pose, t_s)
         status = self._workout.update(t_s, raw)
         state = self._workout.shown(raw)  # the set's count, no fault cue outside a set
-        back = self._session.last_outline
-        target = f" / {self.plan.target:.0f}" + ("" if self.plan.kind == "reps" else " s")
-        out = draw(rgb, pose, state, self.spec, target, back, banner=status.banner)
-        cost = self._clock() - started
         with self._lock:
             self._state = state
             self._rep_count = raw.rep_count
@@ -169,12 +168,17 @@ class LiveCoach(LiveSet):
             self._holds_done = len(self._session.checker.holds)
             self._status = status
             if self._workout.said:
-                self._cues.offer(self._workout.said, started, force=True)
+                self._cues.offer(self._workout.said, now_s, force=True)
             else:
-                self._cues.offer(state.cue, started)
-            self._times = (self._times + [started])[-60:]
+                self._cues.offer(state.cue, now_s)
+            self._times = (self._times + [now_s])[-60:]
+        return state, status
+
+    def _spent(self, started: float) -> None:
+        """A frame's whole cost (finding, judging, drawing), for the snapshot's latency."""
+        cost = self._clock() - started
+        with self._lock:
             self._costs = (self._costs + [cost])[-60:]
-        return out
 
     def snapshot(self) -> LiveSnapshot:
         with self._lock:
@@ -188,15 +192,53 @@ class LiveCoach(LiveSet):
                 best_hold_s=self._best_hold, holds_done=self._holds_done, cue=s.cue if s else None,
                 spoken=self._cues.latest, fps=fps,
                 latency_ms=latency, angles=dict(s.angles) if s else {}, limit_reached=self._limit_reached,
-                workout=self._status or start_status(self.plan),
+                workout=self._status or start_status(self.plan), faults=s.faults if s else (),
             )
 
     def finish(self):
-        """End of the set: the analysis of everything seen (or None if no frame came), and release the model."""
+        """End of the set: the analysis of everything seen (or None if no frame came); a model, if any, let go."""
         with self._work:
             self._finished = True
             session, self._session = self._session, None
-            if self._estimator is not None:
-                self._estimator.close()
-                self._estimator = None
+            self._release()
         return session.finish() if session is not None and session.frames else None
+
+    def _release(self) -> None:
+        """What finish() lets go of besides the session (a model, for a coach that runs one)."""
+
+
+class LiveCoach(LandmarkCoach):
+    """One browser session's coach on camera frames: its own landmarker, then the same judging, then the overlay."""
+
+    def __init__(self, exercise: str, params: dict | None = None, variant: str = models.DEFAULT_VARIANT,
+                 estimator: PoseEstimator | None = None, clock=time.monotonic, plan: WorkoutPlan | None = None):
+        super().__init__(exercise, None, None, params, clock, plan)  # the size: from the first frame
+        self.variant = variant
+        self._estimator = estimator
+
+    def process(self, rgb: np.ndarray, t_s: float) -> np.ndarray:
+        """One camera frame in, the same frame with the overlay out (the WebRTC callback's whole job)."""
+        with self._work:
+            if self._finished:
+                return rgb
+            return self._process(rgb, t_s)
+
+    def _process(self, rgb: np.ndarray, t_s: float) -> np.ndarray:
+        started = self._clock()
+        height, width = rgb.shape[:2]
+        if self._estimator is None:
+            self._estimator = PoseEstimator(self.variant, masks=self.spec.needs_mask)
+        t_s = self._admit(t_s, width, height)
+        if self._limit_reached:
+            return draw(rgb, None, FrameState(t_s, scoring=False, cue=SET_LIMIT_CUE), self.spec, self.target)
+        pose = self._estimator.detect(rgb, t_s)
+        state, status = self._judge(pose, t_s, started)
+        target = f" / {self.plan.target:.0f}" + ("" if self.plan.kind == "reps" else " s")
+        out = draw(rgb, pose, state, self.spec, target, self._session.last_outline, banner=status.banner)
+        self._spent(started)
+        return out
+
+    def _release(self) -> None:
+        if self._estimator is not None:
+            self._estimator.close()
+            self._estimator = None

@@ -6,6 +6,10 @@ Since mediapipe 0.10.30 no pose model ships with the package, so formcheck prepa
    (the `mediapipe==0.10.21` wheel on PyPI, the `@mediapipe/pose` package on npm), with the
    TFLite metadata `PoseLandmarker` requires added, stored uncompressed and 4-byte aligned.
 Every source file and every built bundle is checked against a pinned sha256 (`models/SHA256SUMS`).
+
+The patient's browser runs the same bundle with the npm package `@mediapipe/tasks-vision`: its module and wasm
+are prepared here too (`ensure_web_runtime`), from npm at setup, sha256-pinned, and served by formcheck itself
+(formcheck/web/routes.py), so that no page fetches code from another host.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import struct
 import subprocess
 import sys
 import tarfile
+import tempfile
 import urllib.request
 import zipfile
 from dataclasses import dataclass
@@ -36,6 +41,12 @@ OFFICIAL_TIMEOUT_S = 4.0
 
 WHEEL = "mediapipe==0.10.21"
 NPM_PACKAGE = "@mediapipe/pose@0.5.1675469404"
+TASKS_VISION = "@mediapipe/tasks-vision@1.1.0"
+WEB_RUNTIME = "tasks-vision-1.1.0"  # its folder under models/web, and its URL under /formcheck/assets
+# The browser needs only these of the package (38 MB of 60): the module, and the wasm with its loader, with and
+# without SIMD (the second only where SIMD is missing).
+WEB_RUNTIME_FILES = ("vision_bundle.mjs", "wasm/vision_wasm_internal.js", "wasm/vision_wasm_internal.wasm",
+                     "wasm/vision_wasm_nosimd_internal.js", "wasm/vision_wasm_nosimd_internal.wasm")
 
 
 @dataclass(frozen=True)
@@ -208,12 +219,20 @@ def _run(cmd: list[str], what: str) -> None:
     try:
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     except FileNotFoundError:
-        raise ModelError(f"{what} needs `{cmd[0]}`, which is not installed") from None
+        raise ModelError(f"{what} needs `{Path(cmd[0]).name}`, which is not installed") from None
     except subprocess.TimeoutExpired:
         raise ModelError(f"{what} timed out; check the connection to the package registry") from None
     if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise ModelError(f"{what} failed: {last}")
+        raise ModelError(f"{what} failed: {_telling_line(result.stderr)}")
+
+
+def _telling_line(stderr: str) -> str:
+    """The line of a failed command's errors that says what went wrong: pip's last line; npm's first that is not
+    a code, errno or the path of its log (its last line is always that path)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    npm = [line.split(" ", 2)[-1] for line in lines if line.startswith(("npm error ", "npm ERR! "))]
+    telling = [line for line in npm if not line.startswith(("code ", "syscall ", "errno ", "A complete log"))]
+    return (telling or npm or lines or ["no output"])[0 if npm else -1]
 
 
 def _download_wheel(cache: Path, say) -> Path:
@@ -230,16 +249,87 @@ def _download_wheel(cache: Path, say) -> Path:
 
 
 def _download_npm(cache: Path, say) -> Path:
-    found = sorted(cache.glob("mediapipe-pose-*.tgz"))
+    return _npm_pack(NPM_PACKAGE, "mediapipe-pose-*.tgz", cache, say, "weights only")
+
+
+def _npm_pack(package: str, pattern: str, cache: Path, say, what: str) -> Path:
+    """The npm package's tarball in `cache` (found by `pattern`), downloaded with `npm pack` if not there yet."""
+    found = sorted(cache.glob(pattern))
     if found:
         return found[0]
-    say(f"downloading {NPM_PACKAGE} from npm (weights only) ...")
+    say(f"downloading {package} from npm ({what}) ...")
     npm = shutil.which("npm") or "npm"
-    _run([npm, "pack", NPM_PACKAGE, "--silent", "--pack-destination", str(cache)], f"npm pack {NPM_PACKAGE}")
-    found = sorted(cache.glob("mediapipe-pose-*.tgz"))
+    _run([npm, "pack", package, "--loglevel", "error", "--pack-destination", str(cache)], f"npm pack {package}")
+    found = sorted(cache.glob(pattern))
     if not found:
-        raise ModelError(f"npm pack {NPM_PACKAGE} produced no archive")
+        raise ModelError(f"npm pack {package} produced no archive")
     return found[0]
+
+
+# --- the browser's pose runtime ----------------------------------------------------------------
+
+
+def web_runtime_dir() -> Path:
+    return MODELS_DIR / "web" / WEB_RUNTIME
+
+
+def ensure_web_runtime(quiet: bool = False) -> Path:
+    """The folder of the browser's pose runtime, each file as pinned; prepared from npm first if it is not."""
+    folder = web_runtime_dir()
+    pins = {name: _pin(f"web/{WEB_RUNTIME}/{name}") for name in WEB_RUNTIME_FILES}
+    if all((folder / name).is_file() and sha256_of(folder / name) == pin for name, pin in pins.items()):
+        return folder
+    say = (lambda m: None) if quiet else _log
+    say(f"preparing the browser's pose runtime {TASKS_VISION} (one time) ...")
+    cache = MODELS_DIR / ".cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    tarball = _npm_pack(TASKS_VISION, f"mediapipe-{WEB_RUNTIME}.tgz", cache, say, "its module and wasm only")
+    if sha256_of(tarball) != _pin(tarball.name):
+        tarball.unlink(missing_ok=True)
+        raise ModelError(f"{tarball.name} from npm has an unexpected sha256; refusing to use it")
+    files = {}
+    try:
+        with tarfile.open(tarball) as tf:
+            for name in WEB_RUNTIME_FILES:
+                member = tf.extractfile(f"package/{name}")
+                files[name] = member.read() if member else b""
+    except (KeyError, OSError, tarfile.TarError) as exc:
+        raise ModelError(f"could not read the browser's runtime from {tarball.name} ({exc})") from None
+    for name, data in files.items():
+        if sha256_of(data) != pins[name]:
+            raise ModelError(f"{name} in {tarball.name} has an unexpected sha256; refusing to use it")
+    _replace_folder(folder, files)
+    say(f"browser's pose runtime ready -> {folder}")
+    return folder
+
+
+def _pin(name: str) -> str:
+    """The pinned sha256 of `name` (a path under models/) in models/SHA256SUMS."""
+    pin = pinned_sums().get(name)
+    if pin is None:
+        raise ModelError(f"models/SHA256SUMS has no sha256 for {name}; refusing to use it unchecked")
+    return pin
+
+
+def _replace_folder(folder: Path, files: dict[str, bytes]) -> None:
+    """`folder` holding exactly `files` (relative name → bytes), written beside it and renamed into place, so it
+    is never seen half-written."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".part"))
+    old = folder.with_name(f".{folder.name}.{os.getpid()}.old")
+    try:
+        for name, data in files.items():
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
+            (staging / name).write_bytes(data)
+            (staging / name).chmod(0o644)
+        for sub in (staging, *(p for p in staging.rglob("*") if p.is_dir())):
+            sub.chmod(0o755)
+        if folder.exists():
+            os.replace(folder, old)
+        os.replace(staging, folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def with_image_metadata(tflite: bytes, name: str, mean: float, std: float) -> bytes:

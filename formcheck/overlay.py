@@ -7,7 +7,7 @@ import math
 import cv2
 import numpy as np
 
-from .exercises.records import FrameState
+from .exercises.records import FrameState, tone
 from .exercises.spec import ExerciseSpec
 from .pose import Pose
 
@@ -15,6 +15,7 @@ BONES = [(11, 12), (11, 23), (12, 24), (23, 24), (11, 13), (13, 15), (12, 14), (
          (23, 25), (25, 27), (27, 29), (29, 31), (27, 31), (24, 26), (26, 28), (28, 30), (30, 32), (28, 32)]
 GREEN, RED, WHITE, GREY, AMBER = (40, 200, 90), (230, 60, 50), (255, 255, 255), (150, 150, 150), (250, 180, 40)
 CYAN = (40, 200, 230)
+TONES = {"scoring": GREEN, "fault": RED, "not_scoring": GREY}
 
 
 def _text(img, text, org, scale, color, thickness=2):
@@ -31,7 +32,7 @@ def draw(rgb: np.ndarray, pose: Pose | None, state: FrameState, spec: ExerciseSp
     h, w = img.shape[:2]
     unit = max(h, w) / 1000.0
     thick = max(1, round(3 * unit))
-    colour = GREY if not state.scoring else RED if state.faults else GREEN
+    colour = TONES[tone(state.scoring, state.faults)]
     if pose is not None:
         pts = [(int(x * w), int(y * h)) for x, y in pose.image[:, :2]]
         seen = pose.image[:, 3] >= 0.3

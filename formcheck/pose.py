@@ -168,9 +168,7 @@ def pose_from_result(result, t_s: float, width: int, height: int) -> Pose | None
     if not result.pose_landmarks:
         return None
     images = [_landmarks_array(lms, ("x", "y", "z", "visibility", "presence")) for lms in result.pose_landmarks]
-    sizes = [body_size_px(im, width, height) for im in images]
-    main = int(np.argmax(sizes))
-    others = [s for i, s in enumerate(sizes) if i != main]
+    main, others_height = main_person(images, width, height)
     mask = None
     if result.segmentation_masks:
         mask = result.segmentation_masks[main].numpy_view().copy()
@@ -179,9 +177,18 @@ def pose_from_result(result, t_s: float, width: int, height: int) -> Pose | None
         image=images[main],
         world=_landmarks_array(result.pose_world_landmarks[main], ("x", "y", "z")),
         people=len(images),
-        others_height=max(others) / sizes[main] if others and sizes[main] > 0 else 0.0,
+        others_height=others_height,
         mask=mask,
     )
+
+
+def main_person(images, width: int, height: int) -> tuple[int, float]:
+    """Which of the people found is the main one (the largest, by body_size_px), and the largest other's size
+    relative to it (0 if none): one rule for landmarks found here and landmarks sent by a browser."""
+    sizes = [body_size_px(im, width, height) for im in images]
+    main = int(np.argmax(sizes))
+    others = [s for i, s in enumerate(sizes) if i != main]
+    return main, max(others) / sizes[main] if others and sizes[main] > 0 else 0.0
 
 
 @dataclass(frozen=True)

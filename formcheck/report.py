@@ -75,9 +75,11 @@ def build_report(analysis: Analysis, video: VideoInfo, model: str) -> dict:
     }
 
 
-def live_report(analysis: Analysis, sets: list[dict] | None = None, model: str | None = None) -> dict:
+def live_report(analysis: Analysis, sets: list[dict] | None = None, model: str | None = None,
+                landmarks: dict | None = None) -> dict:
     """A live workout's report: the camera described by the frames that came (no file behind it), plus the
-    table of its sets (`sets`, formcheck/workout.py's set_rows) when it had any."""
+    table of its sets (`sets`, formcheck/workout.py's set_rows) when it had any, and where its landmarks came
+    from (`landmarks`, e.g. {"source": "browser", ...}: formcheck.web.routes.provenance) when not from this server."""
     from .models import DEFAULT_VARIANT
 
     t = analysis.poses.t_s
@@ -87,6 +89,8 @@ def live_report(analysis: Analysis, sets: list[dict] | None = None, model: str |
     report = build_report(analysis, camera, model or DEFAULT_VARIANT)  # the live coach's model
     if sets:
         report["sets"] = sets
+    if landmarks:
+        report["landmarks"] = landmarks
     return report
 
 

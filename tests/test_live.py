@@ -1,13 +1,16 @@
 """The live coach as plain functions: frames in, overlaid frames and thread-safe counters out."""
 
+import itertools
 import threading
 
 import numpy as np
 import pytest
 
 from conftest import FIXTURES
-from formcheck.live import SET_LIMIT_S, CueRateLimiter, LiveCoach
+from formcheck import live
+from formcheck.live import SET_LIMIT_S, CueRateLimiter, LandmarkCoach, LiveCoach
 from formcheck.pose import PoseSeries
+from formcheck.workout import WorkoutPlan
 
 
 class ReplayEstimator:
@@ -85,3 +88,80 @@ def test_a_set_left_running_stops_recording_at_the_limit():
     assert out.any()  # the limit is written on the returned frame
     analysis = coach.finish()
     assert len(analysis.poses) == SET_LIMIT_S + 1
+
+
+def ticks():
+    """A clock moving 20 ms a reading (two a frame): each coach gets its own, so fps, latency and cue times are
+    the same for both when they judge alike."""
+    return itertools.count(0.0, 0.02).__next__
+
+
+def same_analysis(a, b, presence: bool = True) -> None:
+    assert repr((a.exercise, a.kinematics, a.states, a.result, a.params)) == repr(
+        (b.exercise, b.kinematics, b.states, b.result, b.params))
+    columns = slice(None) if presence else slice(0, 4)
+    np.testing.assert_array_equal(a.poses.image[..., columns], b.poses.image[..., columns])
+    for name in ("t_s", "world", "people", "others_height"):
+        np.testing.assert_array_equal(getattr(a.poses, name), getattr(b.poses, name))
+    assert len(a.outlines) == len(b.outlines)
+    for x, y in zip(a.outlines, b.outlines):
+        assert (x is None) == (y is None) and (x is None or np.array_equal(x, y))
+
+
+@pytest.mark.parametrize("name, exercise, plan", [
+    ("legraise_supine_dk2", "straight_leg_raise", WorkoutPlan("reps", sets=2, target=2, rest_s=2, countdown_s=1)),
+    ("treepose_sheknows", "single_leg_balance", WorkoutPlan("hold", sets=2, target=3, rest_s=1, countdown_s=1)),
+    ("squat_side_formfit", "squat", None),  # frames where the person is lost
+])
+def test_landmarks_judged_without_a_model_give_what_camera_frames_give(name, exercise, plan, monkeypatch):
+    """The one source of truth: the same poses through LiveCoach (camera path) and LandmarkCoach (browser path)
+    give the same snapshot after every frame, sets and cues included, and the same analysis at the end."""
+    series = PoseSeries.load(FIXTURES / f"{name}.full.npz")
+    camera = LiveCoach(exercise, estimator=ReplayEstimator(series), clock=ticks(), plan=plan)
+    frame = np.zeros((series.height, series.width, 3), np.uint8)
+    monkeypatch.setattr(live, "PoseEstimator", None)  # a LandmarkCoach that tried to run a model would fail
+    browser = LandmarkCoach(exercise, series.width, series.height, clock=ticks(), plan=plan)
+    loop = float(series.t_s[-1] - series.t_s[0]) + 0.04
+    phases = set()
+    for k in range(2):  # the clip twice as one camera: through the rest into the second set
+        for i, t in enumerate(series.t_s):
+            camera.process(frame, float(t) + k * loop)
+            snap = browser.add(series.pose(i), float(t) + k * loop)
+            assert repr(snap) == repr(camera.snapshot())
+            phases.add(snap.workout.phase)
+    assert snap.frames == 2 * len(series) and snap.spoken[0] > 1 and snap.latency_ms > 0
+    assert phases >= ({"countdown", "set", "rest"} if plan else {"countdown", "set"})
+    same_analysis(camera.finish(), browser.finish())
+    assert browser.add(series.pose(0), 99.0) == snap  # after finish, nothing more is judged
+
+
+def test_landmarks_with_a_mask_measure_the_same_back_outline():
+    """The back's outline comes from the pose's mask in both paths (a synthetic long-sit, its silhouette drawn)."""
+    from synthetic_body import H, W, seated
+
+    class Synthetic:
+        def detect(self, rgb, t_s):
+            return seated(t_s, lean_deg=30 + 10 * np.sin(t_s), curl=0.5)
+
+        def close(self):
+            pass
+
+    camera = LiveCoach("hamstring_stretch_seated", estimator=Synthetic(), clock=ticks())
+    browser = LandmarkCoach("hamstring_stretch_seated", W, H, clock=ticks())
+    frame = np.zeros((H, W, 3), np.uint8)
+    for t in np.arange(0, 4, 0.1):
+        camera.process(frame, float(t))
+        assert repr(browser.add(seated(float(t), lean_deg=30 + 10 * np.sin(t), curl=0.5), float(t))) == repr(
+            camera.snapshot())
+    analysis = browser.finish()
+    assert all(o is not None for o in analysis.outlines)
+    same_analysis(camera.finish(), analysis)
+
+
+def test_a_landmark_coach_stops_recording_at_the_limit_too():
+    series = PoseSeries.load(FIXTURES / "legraise_supine_dk1.full.npz")
+    coach = LandmarkCoach("straight_leg_raise", series.width, series.height)
+    for i in range(SET_LIMIT_S + 30):
+        snap = coach.add(series.pose(i % len(series)), float(i))
+    assert snap.limit_reached and snap.frames == SET_LIMIT_S + 1
+    assert len(coach.finish().poses) == SET_LIMIT_S + 1

@@ -6,7 +6,10 @@
     sign_in.py    the sidebar: sign in (kept across reloads by a cookie) or go on as a guest; own password
     screen.py     the safety screen (collapsed to one line once answered)
     exercise.py   the patient's (or guest's) page: screen → exercise → live workout or review; my sessions
-    live.py       the live workout: camera + overlay, counter, sets, rest, the table of sets at STOP
+    live.py       the live workout: camera + overlay, counter, sets, rest, the table of sets at STOP; where the
+                  pose is found (the browser or, over WebRTC, the server)
+    live_browser.py  the live workout with the pose model in the patient's browser (formcheck/web)
+    page_actions.py  speaking, scrolling and the sign-in cookie, without inline scripts (the page's CSP)
     review.py     a recorded video's review (an upload or the sample clip)
     therapist.py  the therapist's page: patients, prescriptions, trends, sessions, notes, patients' accounts
     admin.py      the admin's page: accounts, refused sign-ins, locks (no clinical data)

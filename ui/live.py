@@ -1,14 +1,20 @@
 """The live workout: the camera with its overlay beside a large counter, the set, the cue and the rest timer.
 
-Live video goes browser → server → browser over WebRTC (streamlit-webrtc); each browser session gets its own
-coach (formcheck/coach_process.py) whose `Workout` (formcheck/workout.py) counts the sets: this module only
-lays out what the coach's snapshots say. By default no STUN/TURN server is used (same machine or LAN); set
-FORMCHECK_ICE_SERVERS to a JSON list of ICE servers (e.g. a TURN server) for patients on other networks.
+Two ways to find the pose, one page (`live_section` chooses, FORMCHECK_LIVE_POSE = server | browser | auto):
+- in the patient's browser (ui/live_browser.py): the model runs there and only landmarks reach the server,
+  whose checkers judge them (formcheck/web); offered only where serve.py's Content-Security-Policy is in force;
+- on the server (`server_section`, the fallback): live video goes browser → server → browser over WebRTC
+  (streamlit-webrtc); each browser session gets its own coach (formcheck/coach_process.py). By default no
+  STUN/TURN server is used (same machine or LAN); set FORMCHECK_ICE_SERVERS to a JSON list of ICE servers (e.g. a
+  TURN server) for patients on other networks.
+Either way a coach's `Workout` (formcheck/workout.py) counts the sets: this module only lays out what its
+snapshots say.
 """
 
 from __future__ import annotations
 
-import json
+import logging
+import os
 
 import streamlit as st
 
@@ -16,19 +22,14 @@ from formcheck import safety
 from formcheck.exercises import CATALOGUE
 from formcheck.exercises.rules import REFUSAL_CUES
 from formcheck.workout import COUNTDOWN, REST, SET, WorkoutPlan, set_rows, start_status
+from ui import page_actions
 from ui.common import clinic, offer_save, show_tables
 from ui.state import LiveSummary, W, chosen_variant, page_state
 
-# In the main page (not an iframe): scroll to the top when the workout view comes up, so the camera fills the
-# first screen even when START was pressed further down (a phone).
-SCROLL_TOP = """<script>{
-  for (const el of [document.querySelector('[data-testid="stMain"]'), document.scrollingElement])
-    el && el.scrollTo(0, 0);
-}</script>"""
-SCROLL_SUMMARY = """<script>{
-  const summary = document.querySelector('.st-key-workout-summary');
-  summary && summary.scrollIntoView({block: "start"});
-}</script>"""
+log = logging.getLogger(__name__)
+
+POSE_PATHS = ("server", "browser", "auto")
+LIVE_POSE = os.environ.get("FORMCHECK_LIVE_POSE", "auto").strip().lower() or "auto"  # read once, at import
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -37,12 +38,6 @@ def demo_clip(exercise: str) -> bytes | None:
     from formcheck.replay import demo_gif
 
     return demo_gif(exercise)
-
-
-def speak(text: str, seq: int) -> None:
-    """Say a cue with the browser's speech synthesis (the component re-renders only for a new cue)."""
-    st.iframe(f"<script>/* cue {seq} */ window.speechSynthesis.speak("
-              f"new SpeechSynthesisUtterance({json.dumps(text)}));</script>")
 
 
 def how_to(exercise: str, plan: WorkoutPlan) -> None:
@@ -95,7 +90,7 @@ def status(coach, exercise: str, plan: WorkoutPlan, on: bool, voice: bool) -> No
                 st.info(FEW_FRAMES_CUE)
         if voice and snap.spoken and snap.spoken != s.spoken:
             s.spoken = snap.spoken
-            speak(snap.spoken[1], snap.spoken[0])
+            page_actions.say(snap.spoken[1], snap.spoken[0])
 
     show()
 
@@ -120,11 +115,13 @@ def summary(result: LiveSummary) -> None:
              f"{len({f.code for f in found.faults})} kinds of fault.")
     with st.expander("Every rep and hold the camera saw"):
         show_tables(analysis)
-    offer_save(analysis, live_report(analysis, result.sets), "live", variant=result.variant, stop_id=result.stop_id)
+    offer_save(analysis, live_report(analysis, result.sets, landmarks=result.landmarks), "live",
+               variant=result.variant, stop_id=result.stop_id)
 
 
-def finish_workout(coach, exercise: str, plan: WorkoutPlan) -> LiveSummary:
-    """The end of a workout (STOP, or the stop button): the coach's analysis and the table of sets."""
+def finish_workout(coach, exercise: str, plan: WorkoutPlan, landmarks: dict | None = None) -> LiveSummary:
+    """The end of a workout (STOP, or the stop button): the coach's analysis and the table of sets; `landmarks`:
+    where they came from, when not from this server's own model."""
     from formcheck.coach_process import CoachGone
 
     snap = coach.snapshot()
@@ -134,7 +131,8 @@ def finish_workout(coach, exercise: str, plan: WorkoutPlan) -> LiveSummary:
         analysis = None
         st.error(f"This workout could not be summarised: {exc}. Press START to begin a new one.")
     records = snap.workout.records if snap.workout is not None else ()
-    return LiveSummary(analysis, set_rows(records, plan, analysis), variant=chosen_variant(exercise))
+    return LiveSummary(analysis, set_rows(records, plan, analysis), variant=chosen_variant(exercise),
+                       landmarks=landmarks)
 
 
 def stop_button() -> bool:
@@ -144,7 +142,7 @@ def stop_button() -> bool:
                          width="stretch")
 
 
-def stop_for_symptom(coach, exercise: str, plan: WorkoutPlan) -> None:
+def stop_for_symptom(coach, exercise: str, plan: WorkoutPlan, landmarks: dict | None = None) -> None:
     """The stop button: the symptom recorded first (a signed-in patient's with the clinic, which flags their
     therapist; a guest's in this browser session), then the set ends as at STOP; the exercise is off for today,
     so the page runs again without it (its camera goes with it)."""
@@ -155,7 +153,7 @@ def stop_for_symptom(coach, exercise: str, plan: WorkoutPlan) -> None:
         stop_id = clinic().stop_during_set(actor, exercise)
     else:
         s.guest_stops.append(exercise)
-    result = finish_workout(coach, exercise, plan)
+    result = finish_workout(coach, exercise, plan, landmarks)
     result.stop_id, result.stopped = stop_id, safety.stop_during_set(exercise).advice
     s.summary, s.summary_shown, s.was_playing = result, False, False
     s.coach = s.coach_for = None
@@ -177,8 +175,49 @@ def live_place() -> bool:
     return True
 
 
+def pose_path() -> tuple[str, str | None]:
+    """Where this page finds the pose, "browser" or "server", and why not in the browser when the page should
+    say so. The browser only under serve.py's policy (formcheck.web.csp.installed: without it, the model
+    library's usage log would leave for another host) and with its runtime prepared; with `auto`, not after this
+    browser failed the capability or speed check."""
+    from formcheck import models
+    from formcheck.web import csp
+
+    setting = LIVE_POSE
+    if setting not in POSE_PATHS:
+        log.warning("FORMCHECK_LIVE_POSE=%r is none of %s: auto", setting, ", ".join(POSE_PATHS))
+        setting = "auto"
+    if setting == "server":
+        return "server", None
+    forced = setting == "browser"
+    if not csp.installed():
+        return "server", ("The pose is found on the server: this server runs without formcheck's page policy "
+                          "(start it with serve.py)." if forced else None)
+    if not (models.web_runtime_dir() / "vision_bundle.mjs").exists():
+        return "server", ("The pose is found on the server: the browser's pose runtime is not prepared "
+                          "(formcheck models --browser)." if forced else None)
+    refused = page_state().pose_refused
+    if refused and not forced:
+        return "server", f"Your browser cannot run the pose model ({refused}), so the server finds your pose."
+    return "browser", None
+
+
 def live_section(exercise: str, params: dict | None, plan: WorkoutPlan) -> bool:
-    """The camera and the workout; returns whether the workout view is on (the camera started)."""
+    """The camera and the workout, with the pose found where `pose_path` says; returns whether the workout view
+    is on (the camera started)."""
+    path, why = pose_path()
+    if path == "browser":
+        from ui.live_browser import browser_section
+
+        return browser_section(exercise, params, plan)
+    if why:
+        st.info(why)
+    return server_section(exercise, params, plan)
+
+
+def server_section(exercise: str, params: dict | None, plan: WorkoutPlan) -> bool:
+    """The camera over WebRTC and the workout, the pose found on the server; returns whether the workout view is
+    on (the camera started)."""
     from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
     from formcheck.coach_process import CoachProcess
@@ -225,13 +264,20 @@ def live_section(exercise: str, params: dict | None, plan: WorkoutPlan) -> bool:
         if on and stop_button():
             stop_for_symptom(coach, exercise, plan)
         st.toggle("Speak the cues", value=True, key=W.VOICE, persist_state="page")
+    after_workout_view(top, on)
+    return on
+
+
+def after_workout_view(top, on: bool) -> None:
+    """Once the workout view comes up, the page's top (where the camera is, even when START was pressed further
+    down, on a phone); after STOP, the last workout's summary in `top`, scrolled to once."""
+    s = page_state()
     if on and not s.scrolled:
-        st.html(SCROLL_TOP, unsafe_allow_javascript=True)
+        page_actions.scroll_top()
     s.scrolled = on
     if s.summary is not None and not on:
         with top, st.container(key="workout-summary"):
             summary(s.summary)
         if not s.summary_shown:  # once, right after STOP: the table, not the page's top
-            st.html(SCROLL_SUMMARY, unsafe_allow_javascript=True)
+            page_actions.scroll_to(".st-key-workout-summary")
             s.summary_shown = True
-    return on

@@ -21,8 +21,12 @@ JOB_WAIT_S = 15 * 60  # with a job queue: an upload not analysed by then says no
 
 def end_unused_coach() -> None:
     """A coach started ahead for a live workout that never came: no model kept meanwhile, and no place among the
-    server's live coaches (formcheck.limits.LIVE) either."""
+    server's live coaches (formcheck.limits.LIVE) either; a browser's live set's token ends."""
     s = page_state()
+    if s.grant is not None:
+        from ui.live_browser import end_browser_set
+
+        end_browser_set()
     if s.coach is not None and not s.coach.frames_sent:
         s.coach.finish()
         s.coach, s.coach_for = None, None

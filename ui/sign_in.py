@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 import streamlit as st
 
 from ui.common import clinic
+from ui.page_actions import set_cookie
 from ui.state import page_state, sign_out
 
 COOKIE = "formcheck_sign_in"
@@ -43,8 +44,7 @@ def identity_sign_in():
 def _cookie_script(value: str, max_age_s: int) -> None:
     """Set (or with max_age_s 0, clear) the sign-in cookie. Streamlit has no HTTP response to set it on, so the
     page's JavaScript does: sent only to this site (SameSite=Strict), and over HTTPS only encrypted (Secure)."""
-    st.html(f"<script>document.cookie = '{COOKIE}={value}; Path=/; Max-Age={max_age_s}; SameSite=Strict'"
-            " + (location.protocol === 'https:' ? '; Secure' : '');</script>", unsafe_allow_javascript=True)
+    set_cookie(f"{COOKIE}={value}; Path=/; Max-Age={max_age_s}; SameSite=Strict")
 
 
 def signed_in():

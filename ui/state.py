@@ -42,6 +42,7 @@ class LiveSummary:
     variant: str | None = None  # the balance variant the set was done in, saved with it
     stop_id: int | None = None  # a signed-in patient's stop (clinic.stop_during_set) that ended the set
     stopped: list[str] | None = None  # the stop's advice (formcheck.safety.stop_during_set) when it ended so
+    landmarks: dict | None = None  # where the landmarks came from, when the browser found them (saved with it)
 
 
 @dataclass
@@ -58,6 +59,10 @@ class PageState:
     coach: Any = None  # formcheck.coach_process.CoachProcess, started ahead of START
     coach_for: tuple | None = None  # (exercise, params, plan) the coach was made for
     was_playing: bool = False  # the camera was on at the end of the last run (its end = STOP)
+    grant: Any = None  # formcheck.web.channel.Grant: the browser's live set (its token and coach)
+    grant_for: tuple | None = None  # (exercise, params, plan) it was made for
+    browser_on: bool = False  # the browser's live set runs (its START came, no STOP yet)
+    pose_refused: str | None = None  # why this browser cannot run the pose model (then the server finds it)
     scrolled: bool = False  # the workout view was scrolled to the top when it came up
     summary: LiveSummary | None = None
     summary_shown: bool = False  # the page was scrolled to the summary once
@@ -85,6 +90,10 @@ def page_state() -> PageState:
 
 
 def sign_out() -> None:
-    """Forget everything of this browser session (its widgets too)."""
+    """Forget everything of this browser session (its widgets too); its live set's token ends."""
+    if _KEY in st.session_state and st.session_state[_KEY].grant is not None:
+        from formcheck.web.routes import REGISTRY
+
+        REGISTRY.revoke_session(st.session_state[_KEY].grant.session_id)
     for key in list(st.session_state):
         del st.session_state[key]

@@ -53,6 +53,12 @@ class FrameState:
     angles: dict[str, float] = field(default_factory=dict)
 
 
+def tone(scoring: bool, faults) -> str:
+    """How a frame is shown: "scoring" (green), "fault" (red) or "not_scoring" (grey); one rule for the overlay
+    drawn here and the colours a browser draws from the server's reply."""
+    return "not_scoring" if not scoring else "fault" if faults else "scoring"
+
+
 @dataclass
 class CheckResult:
     reps: list[Rep]
