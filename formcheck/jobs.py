@@ -318,21 +318,26 @@ def _analyse_in(task, store: MediaStore, job_id: str, seen: str | None) -> str:
     worker = task.request.hostname or socket.gethostname()
     log.info("job %s: attempt %d (%d crashed before) on %s", job_id, attempt, crashes, worker)
     started = time.monotonic()
+    failed: Exception | None = None
     with Run(store, job_id, attempt, crashes, worker) as run:
         try:
             files = _execute(store, job_id, spec, run, task.app.conf.get("formcheck_threads"))
         except MediaError:
             raise
-        except FormcheckError as exc:  # not a video, too long, ...: fails once with the usual message
-            _finish(store, job_id, {"ok": False, "error": str(exc), "internal": False, "attempt": attempt,
-                                    "worker": worker})
-            _remove_input(store, job_id)
-            return "failed"
         except Exception as exc:
-            _finish(store, job_id, {"ok": False, "error": f"{type(exc).__name__}: {exc}", "internal": True,
-                                    "attempt": attempt, "worker": worker})
-            _remove_input(store, job_id)
-            raise  # logged by Celery, acknowledged: not redelivered
+            failed = exc
+    # The outcome only once the run has written its last progress: a submitter discards the job when it reads the
+    # outcome, and a progress written after that would be left in the store.
+    if isinstance(failed, FormcheckError):  # not a video, too long, ...: fails once with the usual message
+        _finish(store, job_id, {"ok": False, "error": str(failed), "internal": False, "attempt": attempt,
+                                "worker": worker})
+        _remove_input(store, job_id)
+        return "failed"
+    if failed is not None:
+        _finish(store, job_id, {"ok": False, "error": f"{type(failed).__name__}: {failed}", "internal": True,
+                                "attempt": attempt, "worker": worker})
+        _remove_input(store, job_id)
+        raise failed  # logged by Celery, acknowledged: not redelivered
     stored = _finish(store, job_id, {"ok": True, "files": files, "attempt": attempt, "worker": worker,
                                      "elapsed_s": round(time.monotonic() - started, 2)})
     _remove_input(store, job_id)  # the raw upload is not kept
