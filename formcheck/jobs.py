@@ -328,16 +328,15 @@ def _analyse_in(task, store: MediaStore, job_id: str, seen: str | None) -> str:
             failed = exc
     # The outcome only once the run has written its last progress: a submitter discards the job when it reads the
     # outcome, and a progress written after that would be left in the store.
-    if isinstance(failed, FormcheckError):  # not a video, too long, ...: fails once with the usual message
-        _finish(store, job_id, {"ok": False, "error": str(failed), "internal": False, "attempt": attempt,
+    if failed is not None:  # a FormcheckError (not a video, too long, ...) fails once with the usual message
+        internal = not isinstance(failed, FormcheckError)
+        error = f"{type(failed).__name__}: {failed}" if internal else str(failed)
+        _finish(store, job_id, {"ok": False, "error": error, "internal": internal, "attempt": attempt,
                                 "worker": worker})
         _remove_input(store, job_id)
+        if internal:
+            raise failed  # logged by Celery, acknowledged: not redelivered
         return "failed"
-    if failed is not None:
-        _finish(store, job_id, {"ok": False, "error": f"{type(failed).__name__}: {failed}", "internal": True,
-                                "attempt": attempt, "worker": worker})
-        _remove_input(store, job_id)
-        raise failed  # logged by Celery, acknowledged: not redelivered
     stored = _finish(store, job_id, {"ok": True, "files": files, "attempt": attempt, "worker": worker,
                                      "elapsed_s": round(time.monotonic() - started, 2)})
     _remove_input(store, job_id)  # the raw upload is not kept
