@@ -278,15 +278,16 @@ def repeated(clip: Path, times: int, out: Path) -> Path:
     return out
 
 
-def peak_rss(clip: Path, exercise: str) -> float:
-    """MiB: a fresh process running the `formcheck analyze` path on the clip (report written to a temp file)."""
+def peak_rss(clip: Path, exercise: str, *flags: str) -> float:
+    """MiB: a fresh process running the `formcheck analyze` path on the clip (report written to a temp file),
+    with `flags` added to its command line."""
     # VmHWM, not ru_maxrss: Linux carries the forking parent's high-water mark over exec into ru_maxrss
     code = ("import re, sys; from formcheck.cli import main; "
-            "rc = main(['analyze', sys.argv[1], '-e', sys.argv[2], '--json', sys.argv[3], '-q']); "
+            "rc = main(['analyze', sys.argv[1], '-e', sys.argv[2], '--json', sys.argv[3], '-q', *sys.argv[4:]]); "
             "print(int(re.search(r'VmHWM:\\s+(\\d+) kB', open('/proc/self/status').read())[1]) / 1024); "
             "sys.exit(rc)")
     with tempfile.TemporaryDirectory() as tmp:
-        done = subprocess.run([sys.executable, "-c", code, str(clip), exercise, str(Path(tmp) / "r.json")],
+        done = subprocess.run([sys.executable, "-c", code, str(clip), exercise, str(Path(tmp) / "r.json"), *flags],
                               capture_output=True, text=True, check=True)
     return float(done.stdout.split()[-1])
 
