@@ -101,6 +101,18 @@ def test_recorded_tree_pose_stance_matches_the_label():
     assert hold.start_s == pytest.approx(start, abs=0.3) and hold.end_s == pytest.approx(end, abs=0.3)
 
 
+def test_edited_tutorial_close_ups_are_refused_not_scored():
+    """treepose_howcast (recorded at the uploads' steady rate) cuts to close-ups: those spans are refused, and
+    no hold spans a refusal."""
+    result = analyze_series(PoseSeries.load(FIXTURES / "treepose_howcast.full.15fps.npz"),
+                            "single_leg_balance").result
+    assert any(e.code == "not_full_body" and e.end_s - e.start_s > 2.0 for e in result.refused)
+    for hold in result.holds:
+        for e in result.refused:
+            assert not (e.start_s > hold.start_s + 0.05 and e.end_s < hold.end_s - 0.05)
+    assert len(result.holds) >= 3
+
+
 def test_a_single_frame_with_the_foot_down_ends_the_hold_when_frames_are_sparse():
     """Each frame stands for the time around it: at 2 frames/s one frame with the foot down is ~0.5 s of it,
     beyond the debounce, while the same frame at 30 frames/s is a glitch (the toe-tap test above)."""
