@@ -90,8 +90,8 @@ KEEP_PCS_JS = """(() => { const Native = window.RTCPeerConnection; if (!Native) 
   window.RTCPeerConnection.prototype = Native.prototype; })();"""
 
 
-def stamped_camera(src: Path, out: Path) -> tuple[Path, int, float]:
-    """The clip as a 640×480, CAMERA_FPS .y4m fake camera (letterboxed; frames repeated or skipped by their
+def stamped_camera(src: Path, out: Path, fps: float = CAMERA_FPS) -> tuple[Path, int, float]:
+    """The clip as a 640×480, `fps` .y4m fake camera (letterboxed; frames repeated or skipped by their
     true times, so a 10 frames/s clip plays at its real speed), each frame stamped with its index in the top
     bar. Returns (path, frames, seconds per loop). Made in tmp, never committed."""
     import av
@@ -100,13 +100,13 @@ def stamped_camera(src: Path, out: Path) -> tuple[Path, int, float]:
 
     frames = list(read_frames(src))
     step = (frames[-1].t_s - frames[0].t_s) / max(len(frames) - 1, 1)
-    count = int(round((frames[-1].t_s - frames[0].t_s + step) * CAMERA_FPS))
+    count = int(round((frames[-1].t_s - frames[0].t_s + step) * fps))
     with av.open(str(out), "w", format="yuv4mpegpipe") as container:
-        stream = container.add_stream("rawvideo", rate=CAMERA_FPS)
+        stream = container.add_stream("rawvideo", rate=fps)
         stream.width, stream.height, stream.pix_fmt = 640, 480, "yuv420p"
         j, picture = 0, None
         for index in range(count):
-            t = frames[0].t_s + index / CAMERA_FPS
+            t = frames[0].t_s + index / fps
             while j + 1 < len(frames) and frames[j + 1].t_s <= t + 1e-6:
                 j += 1
                 picture = None
@@ -116,12 +116,12 @@ def stamped_camera(src: Path, out: Path) -> tuple[Path, int, float]:
             stamp(canvas, index)
             container.mux(stream.encode(av.VideoFrame.from_ndarray(canvas, format="rgb24")))
         container.mux(stream.encode())
-    return out, count, count / CAMERA_FPS
+    return out, count, count / fps
 
 
-def cameras(folder: Path) -> dict[str, tuple[Path, int, float]]:
-    """Every live page's stamped camera, made in `folder`."""
-    return {name: stamped_camera(clip(src), folder / f"{name}.y4m") for name, src, *_ in LIVE}
+def cameras(folder: Path, fps: float = CAMERA_FPS) -> dict[str, tuple[Path, int, float]]:
+    """Every live page's stamped camera at `fps`, made in `folder`."""
+    return {name: stamped_camera(clip(src), folder / f"{name}.y4m", fps) for name, src, *_ in LIVE}
 
 
 def new_page(browser):

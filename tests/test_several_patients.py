@@ -22,7 +22,10 @@ _spec = importlib.util.spec_from_file_location("bench_several_patients",
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
 
-HANG_GUARD_S = 1800  # ends a stuck run; the whole scenario normally takes 3-5 minutes
+HANG_GUARD_S = 1800  # ends a stuck run; the whole scenario normally takes 2-5 minutes
+# The cameras send 10 frames/s (the benchmark's 15): what is checked is who gets which results, not how many
+# frames a loaded server keeps up with, and fewer frames leave the uploads more of the two cores.
+CAMERA_FPS = 10
 
 
 def reached_own_results(s: dict, seen: dict) -> bool:
@@ -38,7 +41,7 @@ def test_four_live_sessions_and_two_uploads_at_once(tmp_path):
     from playwright.sync_api import sync_playwright
 
     assert Path(CHROMIUM).exists(), "Debian's chromium is not installed"
-    cams = cameras(tmp_path)
+    cams = cameras(tmp_path, CAMERA_FPS)
     url, proc = start_server(tmp_path)
     problems: list[str] = []
     try:
