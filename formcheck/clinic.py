@@ -38,7 +38,7 @@ from .store import (AccessLogEntry, ExerciseSession, FlagAck, Note, Prescription
                     SetStop, SignInFailure, SignInThrottle, SignInToken, User, now)
 
 ROLES = ("patient", "therapist", "admin")
-_hasher = PasswordHasher()
+PASSWORDS = PasswordHasher()  # argon2-cffi's defaults (RFC 9106's low-memory profile)
 # the one answer to every refused sign-in (wrong password, unknown name, disabled account, too many tries)
 SIGN_IN_FAILED = ("Sign-in failed: check your username and password. After several failed tries, signing in "
                   "waits a few minutes.")
@@ -85,10 +85,10 @@ def day_of(t: datetime) -> date:
 
 
 @functools.cache
-def _dummy_hash() -> str:
+def _dummy_hash(hasher: PasswordHasher) -> str:
     """What an unknown username's password is checked against: same cost as a real one, so the time a refusal
     takes says nothing about whether the name exists."""
-    return _hasher.hash(secrets.token_urlsafe(24))
+    return hasher.hash(secrets.token_urlsafe(24))
 
 
 def _actor(user: User) -> Actor:
@@ -106,9 +106,11 @@ def _value_or_range(field: str, value, range_error: str):
 
 
 class Clinic:
-    def __init__(self, sessions: sessionmaker, clock: Callable[[], datetime] = now):
+    def __init__(self, sessions: sessionmaker, clock: Callable[[], datetime] = now,
+                 hasher: PasswordHasher = PASSWORDS):
         self._db = sessions
         self._now = clock  # when things happen (tests move it; the server uses the real time)
+        self._hasher = hasher  # tests of the clinic's rules may use a cheaper cost; the server never does
 
     # --- accounts ------------------------------------------------------------------------------
     def create_user(self, actor: Actor, username: str, password: str, role: str, display_name: str = "",
@@ -133,7 +135,7 @@ class Clinic:
                     raise FormcheckError("a patient needs an existing therapist")
             if db.scalar(select(User.id).where(User.username_key == key)) is not None:
                 raise FormcheckError(f"the username '{shown}' is taken")
-        password_hash = _hasher.hash(accounts.check_password(password, shown))
+        password_hash = self._hasher.hash(accounts.check_password(password, shown))
         display_name = " ".join(str(display_name or "").split())[:120] or shown
         try:
             with self._db.begin() as db:
@@ -166,9 +168,9 @@ class Clinic:
         if right and not locked and user.disabled_at is None:
             with self._db.begin() as db:
                 db.execute(delete(SignInThrottle).where(SignInThrottle.key == keys[0]))
-                if _hasher.check_needs_rehash(stored_hash):
+                if self._hasher.check_needs_rehash(stored_hash):
                     db.execute(update(User).where(User.id == user.id).values(
-                        password_hash=_hasher.hash(accounts.normalize_password(password))))
+                        password_hash=self._hasher.hash(accounts.normalize_password(password))))
             return _actor(user)
         reason = ("locked" if locked else "unknown_user" if user is None else
                   "disabled" if user.disabled_at is not None else "wrong_password")
@@ -194,19 +196,18 @@ class Clinic:
                 return None
             return _actor(user)
 
-    @staticmethod
-    def _password_matches(stored_hash: str | None, password) -> bool:
+    def _password_matches(self, stored_hash: str | None, password) -> bool:
         """Always one Argon2 verification (against a dummy hash when there is no account, or the password is
         not usable text), so every answer takes as long."""
         usable = isinstance(password, str) and 0 < len(password) <= accounts.PASSWORD_MAX
         candidate = accounts.normalize_password(password) if usable else "-"
         try:
-            ok = _hasher.verify(stored_hash or _dummy_hash(), candidate)
+            ok = self._hasher.verify(stored_hash or _dummy_hash(self._hasher), candidate)
         except (VerificationError, InvalidHashError):
             ok = False
             if usable and stored_hash and candidate != password:  # a hash made before passwords were normalised
                 try:
-                    ok = _hasher.verify(stored_hash, password)
+                    ok = self._hasher.verify(stored_hash, password)
                 except (VerificationError, InvalidHashError):
                     ok = False
         return ok and usable and stored_hash is not None
@@ -281,7 +282,7 @@ class Clinic:
         password (`Actor.must_change_password`)."""
         with self._db() as db:
             username = self._account(db, actor, user_id, passwords=True).username
-        password_hash = _hasher.hash(accounts.check_password(new_password, username))
+        password_hash = self._hasher.hash(accounts.check_password(new_password, username))
         with self._db.begin() as db:
             user = self._account(db, actor, user_id, passwords=True)
             user.password_hash, user.password_changed_at, user.must_change_password = password_hash, self._now(), True
@@ -306,7 +307,7 @@ class Clinic:
             raise FormcheckError("the current password is not right")
         if accounts.normalize_password(new_password) == accounts.normalize_password(old_password):
             raise FormcheckError("the new password must differ from the current one")
-        password_hash = _hasher.hash(accounts.check_password(new_password, username))
+        password_hash = self._hasher.hash(accounts.check_password(new_password, username))
         with self._db.begin() as db:
             user = self._current(db, actor)
             user.password_hash, user.password_changed_at, user.must_change_password = password_hash, at, False

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
 from formcheck.kinematics import Kinematics
 
@@ -21,6 +22,11 @@ def clip(name: str) -> Path:
     if not path.exists():  # the brief promises ../shared beside the repo: a missing clip is a failure, not a skip
         pytest.fail(f"real clip {path} is missing: ../shared/videos must sit beside the repository")
     return path
+
+
+# Argon2 at its least cost, for the tests of the clinic's rules (who may do what, doses, flags), which sign
+# people in many times: the cost is tests/test_accounts.py's subject, tested at the server's own.
+QUICK_PASSWORDS = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 def lying(t: float, hip_flexion: float, knee: float = 170.0, **extra) -> Kinematics:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conftest import FIXTURES
+from conftest import FIXTURES, QUICK_PASSWORDS
 from formcheck import safety
 from formcheck.clinic import OPERATOR, AccessDenied, Clinic, landmarks_blob
 from formcheck.errors import FormcheckError
@@ -59,7 +59,7 @@ def clock():
 
 @pytest.fixture
 def clinic(db_url, clock):
-    return Clinic(open_store(db_url), clock=clock)
+    return Clinic(open_store(db_url), clock=clock, hasher=QUICK_PASSWORDS)
 
 
 @functools.cache

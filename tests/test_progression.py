@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conftest import SHARED
+from conftest import QUICK_PASSWORDS, SHARED
 from formcheck import progression
 from formcheck.clinic import OPERATOR, AccessDenied, Clinic
 from formcheck.errors import FormcheckError
@@ -127,7 +127,7 @@ class Clock:
 @pytest.fixture
 def stored(db_url):  # noqa: F811
     clock = Clock(T0)
-    clinic = Clinic(open_store(db_url), clock=clock)
+    clinic = Clinic(open_store(db_url), clock=clock, hasher=QUICK_PASSWORDS)
     clinic.create_user(OPERATOR, "t1", "therapist-one", "therapist")
     clinic.create_user(OPERATOR, "t2", "therapist-two", "therapist")
     T1, T2 = clinic.login("t1", "therapist-one"), clinic.login("t2", "therapist-two")
