@@ -114,6 +114,12 @@ class WorkoutStatus:
         return None
 
 
+def seconds(s: float) -> str:
+    """A spoken duration: "1 second", "20 seconds"."""
+    n = round(s)
+    return f"{n} second" if n == 1 else f"{n} seconds"
+
+
 def start_status(plan: WorkoutPlan) -> WorkoutStatus:
     """Before the first frame: the countdown (or set 1) ahead."""
     return WorkoutStatus(plan, COUNTDOWN if plan.countdown_s > 0 else SET, 1, remaining_s=plan.countdown_s)
@@ -142,7 +148,7 @@ class Workout:
             self._status = replace(start_status(self.plan), started_s=t_s)
             if self.plan.countdown_s > 0:
                 self._phase_end_s = t_s + self.plan.countdown_s
-                self.said = f"Get into position. Counting starts in {self.plan.countdown_s:.0f} seconds"
+                self.said = f"Get into position. Counting starts in {seconds(self.plan.countdown_s)}"
             else:
                 self._begin_set(1, t_s, state)
         phase = self._status.phase
@@ -185,7 +191,7 @@ class Workout:
             self._phase_end_s = t_s + plan.rest_s  # the finished set's count stays on show through the rest
             self._status = replace(self._status, phase=REST, count=count, held_s=held, holding=False,
                                    remaining_s=plan.rest_s, records=tuple(self._done))
-            self.said = f"Set done. Rest for {plan.rest_s:.0f} seconds"
+            self.said = f"Set done. Rest for {seconds(plan.rest_s)}"
         else:
             self._begin_set(index + 1, t_s, state)
             self._status = replace(self._status, records=tuple(self._done))

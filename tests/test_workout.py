@@ -67,6 +67,17 @@ def test_reps_count_per_set_never_past_the_target_then_rest_then_the_next_set_by
     assert by_t[39.9].counter == "3 / 3" and by_t[15.0].message.startswith("Rest: 6 s. Set 2 of 2")
 
 
+def test_spoken_durations_say_one_second_not_one_seconds():
+    plan = WorkoutPlan("reps", sets=2, target=1, rest_s=1, countdown_s=1)
+    frames = [(t, FrameState(t, scoring=True, rep_count=reps_at([1.5, 3.5], t))) for t in np.arange(0, 6, 0.1)]
+    texts = [text for _, text in run(Workout(plan), frames)[1]]
+    assert "Get into position. Counting starts in 1 second" in texts and "Set done. Rest for 1 second" in texts
+    plan = WorkoutPlan("reps", sets=2, target=1, rest_s=20, countdown_s=5)
+    frames = [(t, FrameState(t, scoring=True, rep_count=reps_at([6.5], t))) for t in np.arange(0, 8, 0.1)]
+    texts = [text for _, text in run(Workout(plan), frames)[1]]
+    assert "Get into position. Counting starts in 5 seconds" in texts and "Set done. Rest for 20 seconds" in texts
+
+
 def test_holds_count_from_the_set_start_up_to_the_target_and_a_broken_hold_does_not_end_the_set():
     """A hold of 8 s from 2 s (into the countdown), a touch-down, then one of 20 s: target 10 s, 2 sets, 5 s rest."""
     plan = WorkoutPlan("hold", sets=2, target=10, rest_s=5, countdown_s=3)
