@@ -6,6 +6,7 @@ flag on their page; an accepted progression step is the patient's "next step", a
 starts at the prescribed variant. One server for the module."""
 
 import pytest
+from playwright.sync_api import expect
 from conftest import REPO
 from test_browser import answer_screen, idle, start_server
 from test_clinic import synthetic_report
@@ -156,7 +157,7 @@ def test_the_therapist_acknowledges_each_flag_and_it_disappears(page, world):
     assert "stopped Calf stretch at a wall during a set: tingling" in alerts(page, "Warning")
     for n in range(len(flags), 0, -1):
         buttons = page.get_by_role("button", name="Acknowledge")
-        assert buttons.count() == n
+        expect(buttons).to_have_count(n, timeout=30_000)  # the header is redrawn before the old buttons go
         buttons.first.click()
         idle(page)
         page.wait_for_selector(f"text=Flags ({n - 1})", timeout=30_000)
