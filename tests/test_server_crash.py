@@ -1,8 +1,9 @@
 """kill -9 of the real Streamlit server, in a real browser, on a fresh SQLite clinic database: what was
 committed stays, the database is not corrupt, and nothing half-done is presented as complete.
 
-A patient saves one uploaded session; then the server process (the Popen child running `streamlit run`)
-is SIGKILLed three times, each time restarted on the same database and working directory:
+A patient has one saved session (dk2's recorded landmarks, saved through the clinic); then the server
+process (the Popen child running `streamlit run`) is SIGKILLed three times, each time restarted on the same
+database and working directory:
   A. while the analysis of a second upload is running (held at its first tracked frame: formcheck/pause.py);
   B. while the annotated video of an upload is being written (held half-way: its temporary file exists, not
      yet renamed);
@@ -11,7 +12,7 @@ After each kill: `PRAGMA integrity_check` is ok, the saved session is still ther
 landmarks load), no session row was added, no final-named output file is incomplete; after each restart the
 patient's "My sessions" lists exactly the committed session, with no traceback, and the dead server's scratch
 folder (the patient's raw upload, half an annotated video) is gone; at the end a new upload analyses and saves
-fine. Slow: starts the app four times."""
+fine through the page. Slow: starts the app four times."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ import pytest
 from conftest import REPO, alive, clip, descendants, ends_within
 from formcheck import pause
 from test_browser import idle, live_until_reps, start_server
+from test_clinic import report_of
 from test_remote_loop import answer_screen, sign_in
 
 pytestmark = pytest.mark.integration
@@ -293,10 +295,12 @@ def assert_clean_log(log: Path) -> None:
 
 def test_sigkill_of_the_server_keeps_committed_data_and_presents_nothing_partial(browser, server):
     dk2_frames = 207
-    url = server.start()
-    page = patient_page(browser, url, {})
-    first = upload_and_save(page, "legraise_supine_dk2.mp4")
+    with clinic_on(server.url) as c:  # the uploads the page analyses come later: this one is the same report
+        patient = c.login(*PATIENT)
+        first = c.save_session(patient, *report_of("legraise_supine_dk2"), "upload")
     committed = {first: snapshot(server.url, first)}
+    url = server.start()
+    page = patient_page(browser, url, committed)
     assert committed[first]["report"]["video"]["frames"] == dk2_frames and committed[first]["video"] is None
     assert committed[first]["report"]["summary"]["rep_count"] == 3
     left_behind: list[Path] = []
