@@ -62,7 +62,7 @@ def leg_raise_flexion(t: float, period: float = 3.0, top: float = 80.0, rest: fl
 
 # --- the suite's order and its inner loop ----------------------------------------------------------------
 
-# The longest modules start first, so that the two workers (pytest-xdist, --dist loadfile) end together.
+# The longest modules start first, so that the workers (pytest-xdist, --dist loadfile) end together.
 LONGEST_FIRST = ("test_several_patients", "test_server_crash", "test_jobs", "test_browser_pose", "test_integration",
                  "test_remote_loop", "test_accounts_page", "test_workout_page", "test_safety_page", "test_browser",
                  "test_bad_input", "test_people_in_view")
