@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from conftest import CHROMIUM, CHROMIUM_FLAGS, clip, letterboxed, stamp
-from test_browser import idle, start
+from test_browser import idle, review_mode, start
 
 IFRAME = 'iframe[title="streamlit_webrtc.component.webrtc_streamer"]'
 KNEE = "Keep your knee straight"
@@ -171,8 +171,7 @@ def open_pages(p, url: str, cams: dict, shots: Path) -> tuple[list, list[dict], 
 
         def review(page=page):
             start(page, url)
-            page.get_by_text("Review a recorded video", exact=True).click()
-            idle(page)
+            review_mode(page)
         step(page, f"upload page {i + 1} set-up", review, shots)
         uploads.append(dict(clip=src, page=page, knee=knee, done=None))
     live = []

@@ -11,7 +11,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from conftest import REPO
-from test_browser import answer_screen, free_port, idle, start_server
+from test_browser import answer_screen, free_port, idle, review_mode, start_server
 from test_remote_loop import add_patient, choose_password, sign_in, submit_sign_in
 
 pytestmark = pytest.mark.integration
@@ -174,15 +174,13 @@ def test_busy_server_says_so(browser, tmp_path):
         second.wait_for_selector("text=The server is busy, try again in a minute.", timeout=60_000)
         assert second.get_by_text("How to do it").count() == 0
 
-        second.get_by_text("Review a recorded video").click()
-        idle(second)
+        review_mode(second)
         second.get_by_role("button", name="Try the sample").click()
         idle(second)
         second.wait_for_selector("text=The server is busy, try again in a minute. (analyses: all in use)",
                                  timeout=60_000)
 
-        first.get_by_text("Review a recorded video").click()  # the first leaves the live workout ...
-        idle(first)
+        review_mode(first)  # the first leaves the live workout ...
         second.get_by_text("Exercise live").click()  # ... and the second's camera comes up
         idle(second)
         second.wait_for_selector("text=How to do it", timeout=60_000)

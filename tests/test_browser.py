@@ -64,6 +64,21 @@ def idle(page):
     page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=120_000)
 
 
+def review_mode(page) -> None:
+    """Switch to "Review a recorded video" until its file box is there (a click during a rerun can be lost)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(4):
+        page.get_by_text("Review a recorded video", exact=True).click()
+        idle(page)
+        try:
+            page.locator('input[type="file"]').wait_for(state="attached", timeout=30_000)
+            return
+        except PlaywrightTimeout:
+            pass
+    raise AssertionError("the review mode never showed its file box")
+
+
 def answer_screen(page, yes=()):
     """Every question of the safety screen answered (each is one radio group in its container, in the order of
     `safety.QUESTIONS`): Yes for the keys in `yes`, else No. The page renders the questions one by one and a
@@ -137,8 +152,7 @@ def test_live_counts_the_clip_reps_and_cues(page, server):
 
 def test_upload_shows_table_plot_video_and_downloads(page, server):
     start(page, server)
-    page.get_by_text("Review a recorded video", exact=True).click()
-    idle(page)
+    review_mode(page)
     page.locator('input[type="file"]').set_input_files(str(clip("legraise_supine_dk2.mp4")))
     page.wait_for_selector('[data-testid="stVideo"]', timeout=180_000)
     idle(page)
@@ -162,8 +176,7 @@ def bad_upload_refused(page, tmp_path, timeout_ms):
 
 def test_bad_upload_is_a_clear_message_and_the_app_keeps_running(page, server, tmp_path):
     start(page, server)
-    page.get_by_text("Review a recorded video", exact=True).click()
-    idle(page)
+    review_mode(page)
     bad_upload_refused(page, tmp_path, 60_000)
     page.get_by_text("Exercise live", exact=True).click()  # still alive and responsive
     idle(page)
@@ -193,8 +206,7 @@ def test_leaving_for_the_review_page_ends_the_coach_started_ahead(page, tmp_path
             time.sleep(0.25)
         first = coaches(proc.pid)
         assert len(first) == 1, "the live page started one coach ahead"
-        page.get_by_text("Review a recorded video", exact=True).click()
-        idle(page)
+        review_mode(page)
         assert ends_within(first[0], 30) and coaches(proc.pid) == []
         page.get_by_text("Exercise live", exact=True).click()
         idle(page)

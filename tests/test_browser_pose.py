@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from conftest import REPO
-from test_browser import SPOKEN_JS, coaches, idle, start, start_server
+from test_browser import SPOKEN_JS, coaches, idle, review_mode, start, start_server
 from test_remote_loop import answer_screen, sign_in
 
 pytestmark = pytest.mark.integration
@@ -117,8 +117,7 @@ def test_the_browsers_model_counts_the_reps_says_the_cues_and_nothing_leaves_thi
         assert landmarks["model_sha256"] == models.sha256_of(models.bundle_path())
 
         # leaving the live mode ends the component: its worker closes the model, whose usage log is refused
-        page.get_by_text("Review a recorded video", exact=True).click()
-        idle(page)
+        review_mode(page)
         assert until(lambda: page.evaluate("() => window.__formcheckLive.workerClosed"), 30, page=page)
         violations = page.evaluate("() => window.__formcheckLive.violations")
         print("refused by the policy:", violations)

@@ -201,7 +201,7 @@ def test_the_page_sends_uploads_to_the_workers(queue, browser, tmp_path):
     """With FORMCHECK_BROKER_URL set the page analyses nothing itself: an upload goes to the workers, the page
     shows which one has it and its progress, then the usual review (dk2: 3 reps, the bent knee); a file that is
     not a video fails with the usual message, from the worker."""
-    from test_browser import answer_screen, bad_upload_refused, idle, start_server
+    from test_browser import answer_screen, bad_upload_refused, idle, review_mode, start_server
 
     url, proc = start_server(tmp_path, {"FORMCHECK_BROKER_URL": REDIS_URL,
                                         "FORMCHECK_MEDIA_URL": str(queue.root / "media"),
@@ -212,8 +212,7 @@ def test_the_page_sends_uploads_to_the_workers(queue, browser, tmp_path):
         idle(page)
         answer_screen(page)
         idle(page)
-        page.get_by_text("Review a recorded video", exact=True).click()
-        idle(page)
+        review_mode(page)
         before = {name: len(w.log.read_text()) for name, w in queue.workers.items()}
         page.locator('input[type="file"]').set_input_files(str(clip("legraise_supine_dk2.mp4")))
         page.wait_for_selector("text=/on worker w[12]/", timeout=120_000)  # a worker's progress, on the page

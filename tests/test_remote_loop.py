@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from conftest import REPO, clip
-from test_browser import answer_screen, idle, live_until_reps, start_server
+from test_browser import answer_screen, idle, live_until_reps, review_mode, start_server
 
 pytestmark = pytest.mark.integration
 PATIENT_OWN = "my-own-knee-password-4"  # the password the patient chooses at first sign-in
@@ -107,8 +107,7 @@ def test_remote_loop(browser, clinic_server):
     chosen.wait_for(timeout=30_000)
     text = chosen.evaluate("e => e.innerText + ' ' + [...e.querySelectorAll('input')].map(i => i.value).join(' ')")
     assert "Straight-leg raise: 3 sets × 10" in text, text  # the page follows the prescription
-    patient.get_by_text("Review a recorded video", exact=True).click()
-    idle(patient)
+    review_mode(patient)
     patient.locator('input[type="file"]').set_input_files(str(clip("legraise_supine_dk2.mp4")))
     patient.wait_for_selector('[data-testid="stVideo"]', timeout=180_000)
     idle(patient)

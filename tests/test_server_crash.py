@@ -30,7 +30,7 @@ import pytest
 
 from conftest import REPO, alive, clip, descendants, ends_within
 from formcheck import pause
-from test_browser import idle, live_until_reps, start_server
+from test_browser import idle, live_until_reps, review_mode, start_server
 from test_clinic import report_of
 from test_remote_loop import answer_screen, sign_in
 
@@ -249,8 +249,7 @@ def patient_page(browser, url: str, committed: dict[int, dict]):
 
 
 def upload(page, name: str) -> None:
-    page.get_by_text("Review a recorded video", exact=True).click()
-    idle(page)
+    review_mode(page)
     page.locator('input[type="file"]').set_input_files(str(clip(name)))
 
 

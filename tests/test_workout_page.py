@@ -15,7 +15,7 @@ import urllib.request
 
 import pytest
 from conftest import REPO
-from test_browser import SPOKEN_JS, idle, start, start_server
+from test_browser import SPOKEN_JS, idle, review_mode, start, start_server
 from test_remote_loop import answer_screen, sign_in
 
 pytestmark = pytest.mark.integration
@@ -164,8 +164,7 @@ def test_start_page_has_no_horizontal_scroll_at_390_px(browser, server):
 def test_the_review_mode_tries_the_sample_clip(browser, server):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     start(page, server)
-    page.get_by_text("Review a recorded video", exact=True).click()
-    idle(page)
+    review_mode(page)
     page.get_by_role("button", name="Try the sample").click()
     page.wait_for_selector('[data-testid="stVideo"]', timeout=180_000)
     idle(page)
